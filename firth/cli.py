@@ -1,0 +1,78 @@
+"""The ``firth`` command line.
+
+Each area registers its own sub-commands from ``firth/<area>/cli.py`` via a function
+``register(subparsers)``. Those modules import only argparse-level code at import time;
+heavy imports (numba kernels, torch) happen inside the command handlers, so that e.g.
+``firth train`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from firth.errors import FirthError
+
+# (module, what it adds) — each module defines register(subparsers).
+COMMAND_MODULES = [
+    "firth.embeddings.cli",  # train, similar, analogy, convert, ngrams, info
+    "firth.evaluate.cli",  # evaluate
+    "firth.search.cli",  # search, expand
+    "firth.tasks.cli",  # classify, tag
+    "firth.rnn.cli",  # experiment
+    "firth.demo",  # demo (the README's main job)
+]
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="firth",
+        description="Word embeddings and recurrent networks: train, use and evaluate them.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:  # an area not built yet
+            if e.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def add_parser(sub, name: str, help: str, description: str | None = None):
+    """Create a sub-command parser with firth's help formatting (defaults shown)."""
+    return sub.add_parser(name, help=help, description=description or help, formatter_class=_Formatter)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("FIRTH_DEBUG")
+    try:
+        rc = args.func(args)
+        return int(rc or 0)
+    except FirthError as e:
+        if debug:
+            raise
+        print(f"firth: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("firth: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `firth similar ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
