@@ -1,0 +1,162 @@
+"""Numba kernels of the averaged-embedding classifier (fastText supervised, softmax loss).
+
+For one example with feature rows ``f_1..f_n`` (words and hashed word n-grams) and gold
+class ``y``::
+
+    h      = (1/n) * sum_k W_in[f_k]                 # the document = mean of its features
+    p      = softmax(W_out @ h)
+    loss   = -log p[y]
+    g_c    = lr * ([c == y] - p[c])                  # = -lr * dloss/dlogit_c
+    grad_h = sum_c g_c * W_out[c]                    # computed before W_out changes
+    W_out[c] += g_c * h
+    W_in[f_k] += grad_h / n      for every k         # dloss/dW_in[f_k] = dloss/dh / n
+
+which is fastText's ``Model::update`` for ``-loss softmax``. Training is Hogwild: each
+thread runs plain SGD over its share of a shuffled epoch, writing to the shared matrices
+without locks. With one thread it is exactly sequential SGD (and bit-reproducible);
+:func:`reference_sgd_step` in ``avg.py`` is the readable NumPy oracle of one step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_MULT = np.uint64(116049371)  # fastText's word n-gram hash multiplier
+
+
+@njit(cache=True)
+def ngram_features(word_ids, word_hashes, offsets, n_max, bucket, out_ids, out_is_ngram, out_offsets):
+    """Per example: the known word ids, then the bucket of every word n-gram (2..n_max).
+
+    ``out_is_ngram`` marks bucket values (not yet rows). Returns the total number written.
+    """
+    k = 0
+    for e in range(offsets.shape[0] - 1):
+        out_offsets[e] = k
+        a, b = offsets[e], offsets[e + 1]
+        for i in range(a, b):
+            if word_ids[i] >= 0:
+                out_ids[k] = word_ids[i]
+                out_is_ngram[k] = False
+                k += 1
+        for i in range(a, b):
+            h = word_hashes[i]
+            for j in range(i + 1, min(b, i + n_max)):
+                h = h * _MULT + word_hashes[j]
+                out_ids[k] = np.int64(h % np.uint64(bucket))
+                out_is_ngram[k] = True
+                k += 1
+    out_offsets[offsets.shape[0] - 1] = k
+    return k
+
+
+@njit(cache=True)
+def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
+    n = b - a
+    d = W_in.shape[1]
+    C = W_out.shape[0]
+    for j in range(d):
+        hidden[j] = 0.0
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            hidden[j] += W_in[r, j]
+    inv = np.float32(1.0) / np.float32(n)
+    for j in range(d):
+        hidden[j] *= inv
+    mx = -np.inf
+    for c in range(C):
+        s = np.float32(0.0)
+        for j in range(d):
+            s += W_out[c, j] * hidden[j]
+        logits[c] = s
+        if s > mx:
+            mx = s
+    z = np.float32(0.0)
+    for c in range(C):
+        logits[c] = np.exp(logits[c] - mx)
+        z += logits[c]
+    for c in range(C):
+        logits[c] /= z
+    loss = -np.log(max(logits[y], np.float32(1e-30)))
+    for j in range(d):
+        grad[j] = 0.0
+    for c in range(C):
+        g = lr * ((np.float32(1.0) if c == y else np.float32(0.0)) - logits[c])
+        for j in range(d):
+            grad[j] += g * W_out[c, j]
+            W_out[c, j] += g * hidden[j]
+    for j in range(d):
+        grad[j] *= inv
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            W_in[r, j] += grad[j]
+    return loss
+
+
+@njit(cache=True, parallel=True)
+def train_epoch(W_in, W_out, ids, offsets, labels, order, lr_start, lr_end, n_threads):
+    """One Hogwild epoch over ``order``; thread t takes the t-th contiguous slice.
+
+    The learning rate falls linearly from ``lr_start`` to ``lr_end`` over each thread's
+    slice. Returns the summed loss.
+    """
+    n = order.shape[0]
+    d = W_in.shape[1]
+    C = W_out.shape[0]
+    losses = np.zeros(n_threads, dtype=np.float64)
+    for t in prange(n_threads):
+        lo = (n * t) // n_threads
+        hi = (n * (t + 1)) // n_threads
+        hidden = np.empty(d, dtype=np.float32)
+        grad = np.empty(d, dtype=np.float32)
+        logits = np.empty(C, dtype=np.float32)
+        span = max(hi - lo, 1)
+        acc = 0.0
+        for i in range(lo, hi):
+            e = order[i]
+            a, b = offsets[e], offsets[e + 1]
+            if b == a:
+                continue
+            frac = (i - lo) / span
+            lr = np.float32(lr_start + (lr_end - lr_start) * frac)
+            acc += _sgd_example(W_in, W_out, ids, a, b, labels[e], lr, hidden, grad, logits)
+        losses[t] = acc
+    return losses.sum()
+
+
+@njit(cache=True, parallel=True)
+def predict_proba(W_in, W_out, ids, offsets):
+    """(n_examples, C) class probabilities; an example without features gets softmax(0)."""
+    n = offsets.shape[0] - 1
+    d = W_in.shape[1]
+    C = W_out.shape[0]
+    out = np.empty((n, C), dtype=np.float32)
+    for e in prange(n):
+        a, b = offsets[e], offsets[e + 1]
+        hidden = np.zeros(d, dtype=np.float32)
+        for k in range(a, b):
+            r = ids[k]
+            for j in range(d):
+                hidden[j] += W_in[r, j]
+        if b > a:
+            inv = np.float32(1.0) / np.float32(b - a)
+            for j in range(d):
+                hidden[j] *= inv
+        mx = -np.inf
+        for c in range(C):
+            s = np.float32(0.0)
+            for j in range(d):
+                s += W_out[c, j] * hidden[j]
+            out[e, c] = s
+            if s > mx:
+                mx = s
+        z = np.float32(0.0)
+        for c in range(C):
+            out[e, c] = np.exp(out[e, c] - mx)
+            z += out[e, c]
+        for c in range(C):
+            out[e, c] /= z
+    return out

@@ -1,0 +1,113 @@
+"""Text classification: train / load / evaluate, whatever the architecture (avg or bilstm).
+
+A model is a directory holding ``config.json`` (its ``format`` says which architecture) and
+its weights as ``.npy`` (avg) or a torch state dict (bilstm, loaded with
+``weights_only=True``); nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from firth.errors import FirthError
+from firth.tasks.data import holdout_split, read_classification
+
+
+def load_examples(path, labels=None):
+    return read_classification(path, labels)
+
+
+def split_train_dev(train, dev_path, seed, labels=None):
+    """(train, dev, note): dev read from ``dev_path``, or 10% of train held out (seeded)."""
+    if dev_path:
+        dev = read_classification(dev_path)
+        known = {e.label for e in train}
+        for e in dev:
+            if e.label not in known:
+                raise FirthError(f"{dev_path}: label {e.label!r} does not occur in the training data")
+        return train, dev, f"dev: {dev_path} ({len(dev)} examples)"
+    if len(train) < 10:
+        return train, None, "dev: none (fewer than 10 training examples; no early stopping)"
+    tr, dv = holdout_split(len(train), 0.1, seed)
+    return [train[i] for i in tr], [train[i] for i in dv], f"dev: 10% of train held out ({len(dv)} examples, seed {seed})"
+
+
+def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0, progress=True, avg_config=None,
+                     rnn_options=None, log=None, refit=True):
+    """Train a classifier from files. Without ``dev_path``, 10% of train is held out (seeded)
+    for early stopping; the averaged classifier is then refitted on all of train for the
+    chosen number of epochs (cheap, and the held-out tenth is not wasted)."""
+    full = read_classification(train_path)
+    train, dev, note = split_train_dev(full, dev_path, seed)
+    if log:
+        log(note)
+    if arch == "avg":
+        from firth.tasks.avg import AvgClassifier, AvgConfig
+
+        cfg = avg_config or AvgConfig(seed=seed)
+        m = AvgClassifier(cfg)
+        m.fit(
+            [e.tokens for e in train], [e.label for e in train],
+            [e.tokens for e in dev] if dev else None, [e.label for e in dev] if dev else None,
+            vectors=vectors, progress=progress,
+        )
+        if refit and not dev_path and dev:
+            if log:
+                log(f"refitting on all {len(full)} training examples for {m.best_epoch} epochs")
+            history = m.history
+            best = m.best_epoch
+            m = AvgClassifier(cfg)
+            m.fit([e.tokens for e in full], [e.label for e in full], vectors=vectors, progress=progress, stop_after=best)
+            m.history = history
+            m.best_epoch = best
+        return m
+    if arch == "bilstm":
+        from firth.tasks.neural import AcceptorClassifier
+
+        m = AcceptorClassifier(**(rnn_options or {}), seed=seed)
+        m.fit(
+            [e.tokens for e in train], [e.label for e in train],
+            [e.tokens for e in dev] if dev else None, [e.label for e in dev] if dev else None,
+            vectors=vectors, progress=progress,
+        )
+        return m
+    raise FirthError(f"--arch {arch}: unknown architecture; use avg or bilstm")
+
+
+def read_model_config(path):
+    cfg_path = os.path.join(path, "config.json")
+    if not os.path.isdir(path):
+        raise FirthError(f"{path}: not a model directory (expected a directory made by 'firth classify/tag train')")
+    if not os.path.exists(cfg_path):
+        raise FirthError(f"{path}: no config.json; not a firth task model")
+    try:
+        with open(cfg_path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FirthError(f"{cfg_path}: broken JSON ({e}); retrain the model") from None
+
+
+def load_classifier(path):
+    cfg = read_model_config(path)
+    fmt = cfg.get("format", "")
+    if fmt.startswith("firth-classifier-avg"):
+        from firth.tasks.avg import AvgClassifier
+
+        return AvgClassifier.load(path, cfg)
+    if fmt.startswith("firth-classifier-rnn"):
+        from firth.tasks.neural import AcceptorClassifier
+
+        return AcceptorClassifier.load(path, cfg)
+    raise FirthError(f"{path}: not a classifier model (format {fmt!r}); use 'firth tag' for taggers")
+
+
+def evaluate_classifier(model, test_path):
+    from firth.tasks.metrics import classification_report
+
+    ex = read_classification(test_path, model.labels.names)
+    pred = model.predict([e.tokens for e in ex])
+    gold = model.labels.encode([e.label for e in ex])
+    return classification_report(gold, pred, model.labels.names)

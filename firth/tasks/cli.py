@@ -1,0 +1,219 @@
+"""``firth classify`` and ``firth tag``: train, test and use text classifiers and taggers.
+
+Nothing heavy (torch, numba) is imported here at module level: only in the handlers.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from firth.errors import check
+
+
+def _add_common_train(p):
+    p.add_argument("--dev", metavar="DEV", help="dev file for early stopping (default: hold out 10%% of train, seeded)")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model directory to write (atomically)")
+    p.add_argument("--vectors", metavar="V", help="pretrained firth vectors (any format) to initialise the word embeddings")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: per architecture)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: per architecture)")
+    p.add_argument("--dim", type=int, default=None, help="embedding size when no --vectors are given (default 100)")
+    p.add_argument("--patience", type=int, default=None, help="stop after this many epochs without dev improvement")
+    p.add_argument("--seed", type=int, default=0, help="random seed (data split, initialisation, order)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall-clock time (neural models)")
+    p.add_argument("--freeze", action="store_true", help="keep pretrained vectors fixed (neural models)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def register(sub):
+    from firth.cli import add_parser
+
+    # ---------------------------------------------------------------- classify
+    pc = add_parser(sub, "classify", "text classification: label<TAB>text files")
+    csub = pc.add_subparsers(dest="classify_command", metavar="ACTION")
+    csub.required = True
+    p = add_parser(csub, "train", "train a classifier on label<TAB>text lines")
+    p.add_argument("train", metavar="TRAIN.tsv", help="training file, one 'label<TAB>text' per line")
+    p.add_argument("--arch", choices=["avg", "bilstm"], default="avg",
+                   help="avg: mean of word and word n-gram embeddings -> softmax (fastText style); bilstm: biLSTM acceptor -> MLP")
+    p.add_argument("--ngrams", type=int, default=2, help="word n-grams up to this length (avg; 1: words only)")
+    p.add_argument("--bucket", type=int, default=2_000_000, help="hash slots for word n-grams (avg)")
+    _add_common_train(p)
+    p.set_defaults(func=_classify_train)
+    p = add_parser(csub, "test", "evaluate a classifier: accuracy, macro-F1, per-class table, confusion matrix")
+    p.add_argument("model", help="model directory from 'firth classify train'")
+    p.add_argument("test", metavar="TEST.tsv", help="test file, 'label<TAB>text' lines")
+    p.set_defaults(func=_classify_test)
+    p = add_parser(csub, "predict", "label texts (one per line on stdin): prints label<TAB>probability")
+    p.add_argument("model", help="model directory from 'firth classify train'")
+    p.add_argument("input", nargs="?", default="-", help="text file (default: stdin)")
+    p.set_defaults(func=_classify_predict)
+
+    # ---------------------------------------------------------------- tag
+    pt = add_parser(sub, "tag", "sequence tagging (POS, chunking, NER): CoNLL column files")
+    tsub = pt.add_subparsers(dest="tag_command", metavar="ACTION")
+    tsub.required = True
+    p = add_parser(tsub, "train", "train a biLSTM tagger on a CoNLL file (token first, tag in --column)")
+    p.add_argument("train", metavar="TRAIN.conll", help="training file: one token per line, blank line between sentences")
+    p.add_argument("--column", type=int, default=-1, help="the gold tag column (Python index; -1: the last)")
+    p.add_argument("--chars", action="store_true", help="add a character biLSTM encoding of every token")
+    _add_common_train(p)
+    p.set_defaults(func=_tag_train)
+    p = add_parser(tsub, "test", "evaluate a tagger: token accuracy, and span P/R/F1 (conlleval rules) for BIO data")
+    p.add_argument("model", help="model directory from 'firth tag train'")
+    p.add_argument("test", metavar="TEST.conll", help="test file in the training file's format")
+    p.add_argument("--column", type=int, default=None, help="gold tag column (default: the model's training column)")
+    p.set_defaults(func=_tag_test)
+    p = add_parser(tsub, "predict", "tag sentences (one per line, tokens separated by spaces): prints token/TAG")
+    p.add_argument("model", help="model directory from 'firth tag train'")
+    p.add_argument("input", nargs="?", default="-", help="text file (default: stdin)")
+    p.set_defaults(func=_tag_predict)
+
+
+def _say(msg):
+    print(msg, file=sys.stderr)
+
+
+def _check_common(args):
+    for name in ("epochs", "dim", "patience"):
+        v = getattr(args, name, None)
+        check(v is None or v >= (0 if name == "patience" else 1), f"--{name} {v}: must be a positive number")
+    check(args.lr is None or args.lr > 0, f"--lr {args.lr}: must be positive")
+    check(args.threads >= 0, f"--threads {args.threads}: must be 0 (all cores) or more")
+
+
+def _vectors(args):
+    if not args.vectors:
+        return None
+    from firth.embeddings.formats import load_vectors
+
+    kv = load_vectors(args.vectors)
+    _say(f"vectors: {args.vectors} ({len(kv)} words, dim {kv.vector_size})")
+    return kv
+
+
+def _neural_options(args):
+    opts = {}
+    for name in ("epochs", "lr", "patience", "dim"):
+        v = getattr(args, name)
+        if v is not None:
+            opts[name] = v
+    if args.max_minutes is not None:
+        opts["max_minutes"] = args.max_minutes
+    opts["freeze"] = args.freeze
+    opts["threads"] = args.threads
+    return opts
+
+
+def _classify_train(args):
+    _check_common(args)
+    check(args.ngrams >= 1, f"--ngrams {args.ngrams}: must be 1 or more")
+    check(args.bucket >= 1, f"--bucket {args.bucket}: must be 1 or more")
+    from firth.tasks.classify import train_classifier
+
+    kv = _vectors(args)
+    avg_config = rnn_options = None
+    if args.arch == "avg":
+        from firth.tasks.avg import AvgConfig
+
+        avg_config = AvgConfig(ngrams=args.ngrams, bucket=args.bucket, seed=args.seed, threads=args.threads)
+        for name in ("epochs", "lr", "patience", "dim"):
+            v = getattr(args, name)
+            if v is not None:
+                setattr(avg_config, name, v)
+    else:
+        rnn_options = _neural_options(args)
+    model = train_classifier(args.train, args.dev, arch=args.arch, vectors=kv, seed=args.seed, progress=not args.quiet,
+                             avg_config=avg_config, rnn_options=rnn_options, log=_say)
+    h = model.history
+    if h and "dev_accuracy" in h[-1]:
+        best = max(r.get("dev_accuracy", 0) for r in h)
+        _say(f"trained {len(h)} epochs; best dev accuracy {best:.4f} (epoch {model.best_epoch}); {model.train_seconds:.1f}s")
+    model.save(args.output)
+    _say(f"model: {args.output}")
+    return 0
+
+
+def _classify_test(args):
+    from firth.tasks.classify import evaluate_classifier, load_classifier
+
+    model = load_classifier(args.model)
+    rep = evaluate_classifier(model, args.test)
+    print(rep.format())
+    return 0
+
+
+def _input_lines(path):
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    from firth.io import open_text
+
+    with open_text(path) as f:
+        return f.read().splitlines()
+
+
+def _classify_predict(args):
+    from firth.tasks.classify import load_classifier
+
+    model = load_classifier(args.model)
+    lines = _input_lines(args.input)
+    docs = [line.split() for line in lines]
+    out = []
+    nonempty = [i for i, d in enumerate(docs) if d]
+    if nonempty:
+        proba = model.predict_proba([docs[i] for i in nonempty])
+        res = {i: proba[k] for k, i in enumerate(nonempty)}
+    for i, d in enumerate(docs):
+        if not d:
+            out.append("")  # keep line alignment: an empty text gets an empty answer
+            continue
+        p = res[i]
+        j = int(p.argmax())
+        out.append(f"{model.labels.names[j]}\t{float(p[j]):.4f}")
+    sys.stdout.write("\n".join(out) + ("\n" if out else ""))
+    return 0
+
+
+def _tag_train(args):
+    _check_common(args)
+    from firth.tasks.tagging import train_tagger
+
+    kv = _vectors(args)
+    opts = _neural_options(args)
+    opts["chars"] = args.chars
+    model = train_tagger(args.train, args.dev, column=args.column, vectors=kv, seed=args.seed,
+                         progress=not args.quiet, options=opts, log=_say)
+    model.save(args.output)
+    _say(f"model: {args.output}")
+    return 0
+
+
+def _tag_test(args):
+    from firth.tasks.tagging import evaluate_tagger, load_tagger
+
+    model = load_tagger(args.model)
+    acc, span = evaluate_tagger(model, args.test, column=args.column)
+    print(f"accuracy {acc:.4f}")
+    if span is not None:
+        print(f"precision {span.precision:.4f}")
+        print(f"recall {span.recall:.4f}")
+        print(f"f1 {span.f1:.4f}")
+        print()
+        print(span.format())
+    return 0
+
+
+def _tag_predict(args):
+    from firth.tasks.tagging import load_tagger
+
+    model = load_tagger(args.model)
+    lines = _input_lines(args.input)
+    sents = [line.split() for line in lines]
+    idx = [i for i, s in enumerate(sents) if s]
+    tags = model.predict([sents[i] for i in idx]) if idx else []
+    res = dict(zip(idx, tags))
+    out = []
+    for i, s in enumerate(sents):
+        out.append(" ".join(f"{t}/{g}" for t, g in zip(s, res[i])) if s else "")
+    sys.stdout.write("\n".join(out) + ("\n" if out else ""))
+    return 0

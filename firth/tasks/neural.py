@@ -1,0 +1,337 @@
+"""biLSTM acceptor classifier and biLSTM transducer tagger, built on :mod:`firth.rnn`.
+
+Both share one training loop (:func:`train_loop`): Adam, gradient clipping, batches of
+similar length (sentences sorted by length and cut into batches once; the batch order is
+shuffled every epoch, seeded), word dropout (a training token is replaced by ``<unk>``
+with probability 0.25/(0.25 + its count), so ``<unk>`` is learned), a tqdm bar showing loss
+and dev score, early stopping on the dev score with the best weights kept, and an optional
+wall-clock limit.
+
+A saved model is a directory: ``config.json`` (task format, labels, options, history) and
+``net/`` written by :func:`firth.rnn.save_model` (JSON config + state dict, loaded with
+``torch.load(weights_only=True)``), all built under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections import Counter
+
+import numpy as np
+import torch
+
+from firth.errors import FirthError
+from firth.io import atomic_dir
+from firth.tasks.data import Labels
+
+CLASSIFIER_FORMAT = "firth-classifier-rnn/1"
+TAGGER_FORMAT = "firth-tagger-rnn/1"
+
+DEFAULTS = {
+    "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=12, patience=3,
+                     pooling="max", mlp_hidden=0, chars=False, freeze=False, max_minutes=9.5, vocab_from_vectors=100000,
+                     unk_alpha=0.25, threads=0),
+    "tagger": dict(dim=100, hidden=128, layers=1, dropout=0.33, lr=2e-3, batch_size=32, epochs=20, patience=3,
+                   mlp_hidden=0, chars=False, char_dim=25, char_hidden=25, freeze=False, max_minutes=14.0,
+                   vocab_from_vectors=100000, unk_alpha=0.25, threads=0),
+}
+
+
+def _seed_all(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def _set_threads(threads):
+    n = threads or os.cpu_count() or 1
+    torch.set_num_threads(max(1, n))
+
+
+def make_batches(lengths, batch_size):
+    """Index batches of similar length: a stable sort by length, cut every ``batch_size``."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def build_input(train_sents, vectors, opts, seed):
+    """The model's InputLayer: word embedding (random or from firth vectors) + optional chars."""
+    from firth.rnn import CharEncoder, InputLayer, WordEmbedding
+
+    counts = Counter(t for s in train_sents for t in s)
+    if vectors is not None:
+        norm = getattr(vectors, "normalize", lambda t: t)
+        ncounts = Counter()
+        for w, c in counts.items():
+            ncounts[norm(w)] += c
+        words = [w for w, _ in ncounts.most_common()]
+        extra = opts.get("vocab_from_vectors") or 0
+        if extra:
+            have = set(words)
+            words += [w for w in vectors.index_to_key[:extra] if w not in have]
+        emb = WordEmbedding.from_vectors(vectors, words=words, freeze=opts["freeze"], unk_init="mean", seed=seed)
+        wcounts = ncounts
+    else:
+        words = [w for w, _ in counts.most_common()]
+        emb = WordEmbedding(words, opts["dim"], freeze=False)
+        wcounts = counts
+    chars = None
+    if opts.get("chars"):
+        chars = CharEncoder(CharEncoder.chars_from(list(counts)), char_dim=opts.get("char_dim", 25),
+                            hidden=opts.get("char_hidden", 25))
+    layer = InputLayer(emb, chars)
+    # per-row training counts, for word dropout
+    row_counts = np.zeros(len(emb.itos), dtype=np.float64)
+    for w, c in wcounts.items():
+        i = emb.stoi.get(w)
+        if i is not None:
+            row_counts[i] += c
+    return layer, row_counts
+
+
+def _prebatch(embed, sents, idx_batches):
+    return [(b, embed.batch([sents[i] for i in b])) for b in idx_batches]
+
+
+def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=True, desc="train", row_counts=None, log=None):
+    """Generic loop. ``train_batches``: list of (indices, batch dict); ``loss_fn(model, idx, batch)``;
+    ``dev_eval(model) -> score`` (higher is better) or None. Returns history."""
+    from firth.rnn import UNK_INDEX
+
+    rng = np.random.RandomState(seed)
+    gen = torch.Generator().manual_seed(seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.Adam(params, lr=opts["lr"])
+    drop_p = None
+    if row_counts is not None and opts.get("unk_alpha"):
+        a = opts["unk_alpha"]
+        drop_p = torch.from_numpy(np.where(row_counts > 0, a / (a + row_counts), 0.0)).float()
+    history, best, best_state, bad = [], -math.inf, None, 0
+    t0 = time.perf_counter()
+    limit = (opts.get("max_minutes") or 0) * 60
+    bar = None
+    total_steps = opts["epochs"] * len(train_batches)
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_steps, desc=desc, unit="batch", leave=False)
+    stopped = ""
+    for ep in range(opts["epochs"]):
+        model.train()
+        tot, n = 0.0, 0
+        for bi in rng.permutation(len(train_batches)):
+            idx, batch = train_batches[bi]
+            if drop_p is not None:
+                x = batch["x"]
+                p = drop_p[x]
+                mask = torch.rand(x.shape, generator=gen) < p
+                batch = dict(batch, x=torch.where(mask, torch.full_like(x, UNK_INDEX), x))
+            optim.zero_grad()
+            loss = loss_fn(model, idx, batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            optim.step()
+            tot += loss.detach().item() * len(idx)
+            n += len(idx)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=ep + 1, loss=f"{tot / max(n, 1):.4f}",
+                                **({"dev": f"{history[-1]['dev']:.4f}"} if history and "dev" in history[-1] else {}))
+            if limit and time.perf_counter() - t0 > limit:
+                stopped = "time"
+                break
+        rec = {"epoch": ep + 1, "loss": tot / max(n, 1), "seconds": round(time.perf_counter() - t0, 1)}
+        if dev_eval is not None:
+            score = dev_eval(model)
+            rec["dev"] = score
+            if score > best:
+                best, bad = score, 0
+                best_state = copy.deepcopy(model.state_dict())
+                rec["best"] = True
+            else:
+                bad += 1
+        history.append(rec)
+        if log is not None:
+            log(rec)
+        if stopped:
+            break
+        if dev_eval is not None and opts.get("patience") and bad >= opts["patience"]:
+            stopped = "patience"
+            break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def _predict_batches(model, embed, sents, batch_size=128):
+    """Yield (indices, logits) over sentences, batched by length, no grad."""
+    model.eval()
+    with torch.no_grad():
+        for b in make_batches([len(s) for s in sents], batch_size):
+            batch = embed.batch([sents[i] for i in b])
+            yield b, batch, model(**batch)
+
+
+class _Neural:
+    kind = ""
+    fmt = ""
+
+    def __init__(self, seed=0, **options):
+        opts = dict(DEFAULTS[self.kind])
+        for k, v in options.items():
+            if v is not None:
+                opts[k] = v
+        self.opts = opts
+        self.seed = seed
+        self.net = None
+        self.labels = None
+        self.history = []
+        self.best_epoch = None
+        self.train_seconds = 0.0
+        self.extra = {}
+
+    @property
+    def embed(self):
+        return self.net.embed
+
+    def save(self, path):
+        from firth.rnn import save_model
+
+        meta = {"format": self.fmt, "arch": "bilstm", "labels": self.labels.names, "options": self.opts,
+                "seed": self.seed, "history": self.history, "best_epoch": self.best_epoch, **self.extra}
+        with atomic_dir(path) as tmp:
+            save_model(os.path.join(tmp, "net"), self.net)
+            with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
+                json.dump(meta, f, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path, cfg):
+        from firth.rnn import load_model
+
+        if cfg.get("format") != cls.fmt:
+            raise FirthError(f"{path}: not a {cls.kind} model (format {cfg.get('format')!r})")
+        m = cls(seed=cfg.get("seed", 0), **cfg.get("options", {}))
+        m.labels = Labels(cfg["labels"])
+        m.history = cfg.get("history", [])
+        m.best_epoch = cfg.get("best_epoch")
+        m.extra = {k: v for k, v in cfg.items() if k in ("column", "span")}
+        m.net, _ = load_model(os.path.join(path, "net"))
+        return m
+
+    def _finish(self, t0):
+        self.train_seconds = time.perf_counter() - t0
+        best = [r for r in self.history if r.get("best")]
+        self.best_epoch = best[-1]["epoch"] if best else len(self.history)
+
+
+class AcceptorClassifier(_Neural):
+    """biLSTM over word embeddings → pooled (max by default) or final states → linear softmax."""
+
+    kind = "acceptor"
+    fmt = CLASSIFIER_FORMAT
+
+    def fit(self, train_docs, train_labels, dev_docs=None, dev_labels=None, vectors=None, progress=True, log=None):
+        from firth.rnn import RNN, RNNAcceptor, sequence_loss
+
+        t0 = time.perf_counter()
+        _seed_all(self.seed)
+        _set_threads(self.opts["threads"])
+        o = self.opts
+        self.labels = Labels.from_data(train_labels)
+        y = torch.from_numpy(self.labels.encode(train_labels))
+        embed, row_counts = build_input(train_docs, vectors, o, self.seed)
+        rnn = RNN("lstm", embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
+                  dropout=o["dropout"] if o["layers"] > 1 else 0.0)
+        self.net = RNNAcceptor(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], pooling=o["pooling"],
+                               dropout=o["dropout"])
+        batches = _prebatch(embed, train_docs, make_batches([len(d) for d in train_docs], o["batch_size"]))
+        dev_eval = None
+        if dev_docs:
+            dev_y = self.labels.encode(dev_labels)
+
+            def dev_eval(model):
+                return float((self._predict_ids(dev_docs) == dev_y).mean())
+
+        def loss_fn(model, idx, batch):
+            return sequence_loss(model(**batch), y[torch.from_numpy(np.asarray(idx))])
+
+        self.history = train_loop(self.net, loss_fn, batches, dev_eval, o, self.seed, progress, "bilstm classifier",
+                                  row_counts, log)
+        self._finish(t0)
+        return self
+
+    def predict_proba(self, docs):
+        out = np.zeros((len(docs), len(self.labels)), dtype=np.float32)
+        for b, _, logits in _predict_batches(self.net, self.net.embed, docs):
+            out[b] = torch.softmax(logits, dim=-1).numpy()
+        return out
+
+    def _predict_ids(self, docs):
+        return self.predict_proba(docs).argmax(axis=1)
+
+    def predict(self, docs):
+        return self._predict_ids(docs)
+
+
+class RNNTagger(_Neural):
+    """biLSTM transducer: word embedding (+ char biLSTM) → biLSTM → linear softmax per token."""
+
+    kind = "tagger"
+    fmt = TAGGER_FORMAT
+
+    def fit(self, train_sents, train_tags, dev_sents=None, dev_tags=None, vectors=None, progress=True, log=None,
+            span=False):
+        from firth.rnn import RNN, RNNTransducer, transducer_loss
+        from firth.tasks.metrics import conlleval, token_accuracy
+
+        t0 = time.perf_counter()
+        _seed_all(self.seed)
+        _set_threads(self.opts["threads"])
+        o = self.opts
+        self.labels = Labels.from_data(t for ts in train_tags for t in ts)
+        self.extra["span"] = bool(span)
+        embed, row_counts = build_input(train_sents, vectors, o, self.seed)
+        rnn = RNN("lstm", embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
+                  dropout=o["dropout"] if o["layers"] > 1 else 0.0)
+        self.net = RNNTransducer(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], dropout=o["dropout"])
+        idx_batches = make_batches([len(s) for s in train_sents], o["batch_size"])
+        batches = []
+        for b, batch in _prebatch(embed, train_sents, idx_batches):
+            T = batch["x"].shape[1]
+            tgt = torch.zeros((len(b), T), dtype=torch.int64)
+            for k, i in enumerate(b):
+                tgt[k, : len(train_tags[i])] = torch.from_numpy(self.labels.encode(train_tags[i]))
+            batch = dict(batch, _tags=tgt)
+            batches.append((b, batch))
+        dev_eval = None
+        if dev_sents:
+            def dev_eval(model):
+                pred = self.predict(dev_sents)
+                if span:
+                    return conlleval(dev_tags, pred).f1
+                return token_accuracy(dev_tags, pred)
+
+        def loss_fn(model, idx, batch):
+            tags = batch["_tags"]
+            inp = {k: v for k, v in batch.items() if k != "_tags"}
+            return transducer_loss(model(**inp), tags, inp["lengths"])
+
+        self.history = train_loop(self.net, loss_fn, batches, dev_eval, o, self.seed, progress, "bilstm tagger",
+                                  row_counts, log)
+        self._finish(t0)
+        return self
+
+    def predict(self, sents):
+        out = [None] * len(sents)
+        names = self.labels.names
+        for b, batch, logits in _predict_batches(self.net, self.net.embed, sents):
+            best = logits.argmax(dim=-1).numpy()
+            for k, i in enumerate(b):
+                out[i] = [names[j] for j in best[k, : len(sents[i])]]
+        return out
