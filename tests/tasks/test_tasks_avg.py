@@ -1,0 +1,120 @@
+"""Averaged-embedding classifier: kernel = NumPy oracle, learns a separable task, round trip."""
+
+import numpy as np
+import pytest
+
+from firth.tasks.avg import AvgClassifier, AvgConfig, reference_sgd_step
+
+
+def toy(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    pos, neg, filler = ["great", "fine", "superb"], ["awful", "poor", "dull"], ["the", "a", "film", "plot", "was"]
+    docs, labels = [], []
+    for i in range(n):
+        lab = "pos" if i % 2 else "neg"
+        words = list(rng.choice(filler, 4)) + [rng.choice(pos if lab == "pos" else neg)]
+        rng.shuffle(words)
+        docs.append(words)
+        labels.append(lab)
+    return docs, labels
+
+
+def test_kernel_step_matches_numpy_reference():
+    from firth.tasks.avg_kernels import train_epoch
+
+    rng = np.random.RandomState(1)
+    W_in = rng.uniform(-0.1, 0.1, (12, 5)).astype(np.float32)
+    W_out = rng.uniform(-0.1, 0.1, (3, 5)).astype(np.float32)
+    ids = np.array([0, 3, 3, 7, 2, 11, 5], dtype=np.int64)
+    offs = np.array([0, 4, 7], dtype=np.int64)
+    y = np.array([2, 0], dtype=np.int64)
+    order = np.array([1, 0], dtype=np.int64)
+    A_in, A_out = W_in.copy(), W_out.copy()
+    B_in, B_out = W_in.astype(np.float64), W_out.astype(np.float64)
+    # one thread, lr constant over the epoch (lr_start == lr_end): plain sequential SGD
+    loss = train_epoch(A_in, A_out, ids, offs, y, order, 0.3, 0.3, 1)
+    ref = 0.0
+    for e in order:
+        ref += reference_sgd_step(B_in, B_out, ids[offs[e]:offs[e + 1]], y[e], 0.3)
+    assert abs(loss - ref) < 1e-5
+    np.testing.assert_allclose(A_in, B_in, atol=1e-6)
+    np.testing.assert_allclose(A_out, B_out, atol=1e-6)
+
+
+def test_reference_gradient_matches_finite_differences():
+    rng = np.random.RandomState(2)
+    W_in = rng.normal(0, 0.3, (6, 4))
+    W_out = rng.normal(0, 0.3, (3, 4))
+    rows = np.array([1, 4, 4])
+
+    def loss(Wi, Wo):
+        h = Wi[rows].mean(0)
+        z = Wo @ h
+        return -(z[2] - np.log(np.exp(z).sum()))
+
+    lr = 1e-3
+    A_in, A_out = W_in.copy(), W_out.copy()
+    reference_sgd_step(A_in, A_out, rows, 2, lr)
+    eps = 1e-6
+    for (W, A, which) in ((W_out, A_out, "out"), (W_in, A_in, "in")):
+        for idx in [(0, 1), (2, 3), (1, 0), (4, 2)] if which == "in" else [(0, 1), (2, 3), (1, 0)]:
+            Wp, Wm = W.copy(), W.copy()
+            Wp[idx] += eps
+            Wm[idx] -= eps
+            if which == "in":
+                g = (loss(Wp, W_out) - loss(Wm, W_out)) / (2 * eps)
+            else:
+                g = (loss(W_in, Wp) - loss(W_in, Wm)) / (2 * eps)
+            assert abs((W[idx] - A[idx]) / lr - g) < 1e-5  # step = -lr * gradient
+
+
+def test_learns_separable_task_and_round_trips(tmp_path):
+    docs, labels = toy(300)
+    test_docs, test_labels = toy(100, seed=5)
+    m = AvgClassifier(AvgConfig(epochs=10, threads=1, dim=20, bucket=1000))
+    m.fit(docs, labels, test_docs[:50], test_labels[:50], progress=False)
+    pred = m.predict(test_docs)
+    acc = (pred == m.labels.encode(test_labels)).mean()
+    assert acc == 1.0
+    m.save(tmp_path / "m")
+    m2 = AvgClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(m.predict_proba(test_docs), m2.predict_proba(test_docs))
+    assert m2.labels.names == ["neg", "pos"]
+    assert not list(tmp_path.glob(".*tmp"))  # atomic: no temporary left behind
+
+
+def test_one_thread_is_deterministic():
+    docs, labels = toy(100)
+    a = AvgClassifier(AvgConfig(epochs=3, threads=1, dim=8, seed=4)).fit(docs, labels, progress=False)
+    b = AvgClassifier(AvgConfig(epochs=3, threads=1, dim=8, seed=4)).fit(docs, labels, progress=False)
+    np.testing.assert_array_equal(a.W_in, b.W_in)
+    np.testing.assert_array_equal(a.W_out, b.W_out)
+
+
+def test_ngram_features_and_unknowns():
+    m = AvgClassifier(AvgConfig(ngrams=2, bucket=50, dim=4, epochs=1, threads=1))
+    m.fit([["a", "b"], ["b", "c"]], ["x", "y"], progress=False)
+    ids, offs = m.features([["a", "b"], ["zzz"], []])
+    nw = len(m.words)  # words: a b c </s>
+    # doc 0: words a, b, </s> + bigrams (a b), (b </s>); all seen in training
+    assert offs[1] - offs[0] == 5 and (ids[offs[0]:offs[0] + 3] < nw).all()
+    # doc 1: unknown word dropped, only </s> and maybe-unseen bigram (zzz </s>)
+    assert 1 <= offs[2] - offs[1] <= 2
+    proba = m.predict_proba([["zzz"], []])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+
+
+def test_pretrained_vectors_initialise_rows():
+    class KV:  # the duck-typed part of KeyedVectors the classifier uses
+        vector_size = 3
+        vectors = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
+        normalizer = None
+
+        def get_index(self, w, default=None):
+            return {"good": 0, "bad": 1}.get(w, default)
+
+    m = AvgClassifier(AvgConfig(epochs=0, threads=1))
+    m.fit([["good", "x"], ["bad"]], ["p", "n"], vectors=KV(), progress=False)
+    assert m.config.dim == 3
+    np.testing.assert_array_equal(m.W_in[m.word_index["good"]], [1, 2, 3])
+    np.testing.assert_array_equal(m.W_in[m.word_index["bad"]], [4, 5, 6])
