@@ -184,7 +184,7 @@ class AvgClassifier:
         n_init = 0
         if vectors is not None:
             for i, w in enumerate(self.words):
-                j = vectors.get_index(w) if hasattr(vectors, "get_index") else None
+                j = vectors.get_index(w, None)
                 if j is not None:
                     self.W_in[i] = vectors.vectors[j]
                     n_init += 1

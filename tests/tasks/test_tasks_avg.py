@@ -118,3 +118,18 @@ def test_pretrained_vectors_initialise_rows():
     assert m.config.dim == 3
     np.testing.assert_array_equal(m.W_in[m.word_index["good"]], [1, 2, 3])
     np.testing.assert_array_equal(m.W_in[m.word_index["bad"]], [4, 5, 6])
+
+
+def test_firth_vectors_normaliser_applies_to_task_tokens(tmp_path):
+    from firth.embeddings.vectors import KeyedVectors
+    from firth.text import Normalizer
+
+    kv = KeyedVectors(["good", "bad"], np.array([[1, 0], [0, 1]], dtype=np.float32), normalizer=Normalizer(lowercase=True))
+    m = AvgClassifier(AvgConfig(epochs=0, threads=1, ngrams=1))
+    m.fit([["Good", "Film"], ["BAD"]], ["p", "n"], vectors=kv, progress=False)
+    assert "good" in m.word_index and "Good" not in m.word_index and "film" in m.word_index
+    np.testing.assert_array_equal(m.W_in[m.word_index["bad"]], [0, 1])
+    m.save(tmp_path / "m")
+    m2 = AvgClassifier.load(tmp_path / "m")
+    assert m2._norm("GOOD") == "good"
+    np.testing.assert_array_equal(m.predict_proba([["GOOD"]]), m2.predict_proba([["good"]]))

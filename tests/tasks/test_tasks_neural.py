@@ -70,3 +70,19 @@ def test_same_seed_same_model():
     b = RNNTagger(seed=5, **dict(SMALL, epochs=2)).fit(sents, tags, progress=False)
     for (k, v), (_, w) in zip(a.net.state_dict().items(), b.net.state_dict().items()):
         assert torch.equal(v, w), k
+
+
+def test_tagger_from_firth_vectors_uses_their_normaliser(tmp_path):
+    from firth.embeddings.vectors import KeyedVectors
+    from firth.text import Normalizer
+
+    kv = KeyedVectors(["the", "dog", "barks"], np.eye(3, 4, dtype=np.float32), normalizer=Normalizer(lowercase=True))
+    m = RNNTagger(seed=0, **dict(SMALL, epochs=1, freeze=True)).fit([["The", "Dog"]], [["DT", "NN"]], vectors=kv,
+                                                                    progress=False)
+    emb = m.net.embed.words
+    assert emb.index("THE") == emb.index("the") != 1  # normalised lookup, not <unk>
+    np.testing.assert_array_equal(emb.embedding.weight[emb.index("dog")].detach().numpy(), kv["dog"])
+    m.save(tmp_path / "t")
+    from firth.tasks.tagging import load_tagger
+
+    assert load_tagger(tmp_path / "t").net.embed.words.index("DOG") == emb.index("dog")
