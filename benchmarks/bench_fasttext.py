@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     # warm Numba's on-disk cache once so no run pays compilation
     if not a.report_only:
       subprocess.run(firth_cmd(ROOT / ".." / "shared" / "data" / "corpora" / "small" / "en-100k.txt",
-                             work / "warm.firth", "fasttext-sg", argparse.Namespace(**{**vars(a), "epochs": 1})),
+                             work / "warm.firth", "fasttext-sg", argparse.Namespace(**{**vars(a), "epochs": 1, "bucket": 10_000})),
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tag = "full" if a.full else f"{a.words}"
     o_ft, o_fb, o_sg = work / f"firth-ft-{tag}.firth", work / f"fb-{tag}.bin", work / f"firth-sg-{tag}.firth"

@@ -16,6 +16,11 @@ progress bar, checkpoints and determinism with one worker are word2vec's. What d
   (:mod:`firth.embeddings.fasttext_kernels`) add the hidden-layer gradient to every row;
 * ``wv`` is a :class:`FastTextVectors`, so every word, seen or not, has a vector.
 
+Two defaults differ from Facebook's and are options: the noise distribution is unigram^0.75
+(``ns_exponent``, word2vec's; Facebook hard-codes 0.5) and the learning rate is word2vec's
+0.025 (``alpha``; Facebook's default is 0.05). Negatives that hit the positive word are
+skipped (Facebook redraws them).
+
 The n-gram matrix dominates memory (2M buckets x 100 dims x 4 bytes = 800 MB): ``bucket``
 is honoured exactly and the memory a run needs is printed before training.
 """

@@ -127,3 +127,28 @@ def test_bad_options():
         with pytest.raises(FirthError, match=msg):
             FastText(**kw)
     FastText(maxn=0, bucket=0)  # no n-grams: plain word rows, allowed
+
+
+def test_checkpoint_resume_gives_the_same_vectors(tmp_path):
+    corpus = shared_path("corpora", "small", "en-100k.txt")
+    full = _train(corpus, epochs=2, bucket=5000)
+    ck = tmp_path / "ck"
+    first = FastText(model="sg", dim=16, epochs=2, min_count=3, workers=1, seed=7, bucket=5000)
+    first.build_vocab(str(corpus))
+    runner_epochs = []
+    # stop after epoch 1 by raising from the epoch-end callback; the checkpoint holds epoch 1
+    class Stop(Exception):
+        pass
+
+    def cb(model, epoch, loss):
+        runner_epochs.append(epoch)
+        raise Stop
+
+    with pytest.raises(Stop):
+        first.train(checkpoint=ck, callbacks=[cb])
+    resumed = FastText(model="sg", dim=16, epochs=2, min_count=3, workers=1, seed=7, bucket=5000)
+    resumed.train(str(corpus), checkpoint=ck)
+    assert resumed.epochs_trained == 2 and runner_epochs == [0]
+    np.testing.assert_array_equal(resumed.syn0, full.syn0)
+    with pytest.raises(FirthError, match="different settings"):
+        FastText(model="sg", dim=16, epochs=2, min_count=3, workers=1, seed=7, bucket=6000).train(str(corpus), checkpoint=ck)
