@@ -32,7 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("task", choices=["tag", "classify"])
     ap.add_argument("data")
-    ap.add_argument("--chars", action="store_true")
+    ap.add_argument("--chars", action=argparse.BooleanOptionalAction, default=True, help="tagger: character encoder (default on)")
     ap.add_argument("--vectors")
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--epochs", type=int, default=None)

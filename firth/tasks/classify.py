@@ -59,8 +59,11 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
                 log(f"refitting on all {len(full)} training examples for {m.best_epoch} epochs")
             history = m.history
             best = m.best_epoch
-            m = AvgClassifier(cfg)
-            m.fit([e.tokens for e in full], [e.label for e in full], vectors=vectors, progress=progress, stop_after=best)
+            import dataclasses
+
+            # the same number of epochs, the learning rate decaying to 0 over them
+            m = AvgClassifier(dataclasses.replace(cfg, epochs=best))
+            m.fit([e.tokens for e in full], [e.label for e in full], vectors=vectors, progress=progress)
             m.history = history
             m.best_epoch = best
         return m

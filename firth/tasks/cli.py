@@ -5,6 +5,7 @@ Nothing heavy (torch, numba) is imported here at module level: only in the handl
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from firth.errors import check
@@ -56,7 +57,8 @@ def register(sub):
     p = add_parser(tsub, "train", "train a biLSTM tagger on a CoNLL file (token first, tag in --column)")
     p.add_argument("train", metavar="TRAIN.conll", help="training file: one token per line, blank line between sentences")
     p.add_argument("--column", type=int, default=-1, help="the gold tag column (Python index; -1: the last)")
-    p.add_argument("--chars", action="store_true", help="add a character biLSTM encoding of every token")
+    p.add_argument("--chars", action=argparse.BooleanOptionalAction, default=True,
+                   help="concatenate a character biLSTM encoding of every token to its word vector (--no-chars: words only)")
     _add_common_train(p)
     p.set_defaults(func=_tag_train)
     p = add_parser(tsub, "test", "evaluate a tagger: token accuracy, and span P/R/F1 (conlleval rules) for BIO data")
