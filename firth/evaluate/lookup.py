@@ -1,0 +1,69 @@
+"""How benchmark words are found in the vocabulary (one policy for every benchmark).
+
+Every benchmark word goes through the vectors' own normaliser (``kv.normalize``), then,
+by default, is compared case-insensitively as gensim does: the vocabulary is folded to
+lower case and, where several vocabulary words fold to the same key (``Paris``/``paris``),
+the most frequent one (lowest index) answers, exactly like gensim's
+``{k.upper(): index for k in reversed(index_to_key)}``. ``restrict`` limits the vocabulary
+to the ``restrict`` most frequent words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firth.errors import FirthError
+
+
+class Lookup:
+    def __init__(self, kv, case_insensitive: bool = True, restrict: int | None = None):
+        n = len(kv.index_to_key)
+        if restrict is not None:
+            if restrict < 1:
+                raise FirthError(f"--restrict: must be a positive number of words, got {restrict}")
+            n = min(n, int(restrict))
+        self.kv = kv
+        self.n = n
+        self.case_insensitive = case_insensitive
+        keys = kv.index_to_key[:n]
+        if case_insensitive:
+            m: dict[str, int] = {}
+            for i, k in enumerate(keys):
+                m.setdefault(k.lower(), i)
+            self.map = m
+        elif n == len(kv.index_to_key):
+            self.map = kv.key_to_index
+        else:
+            self.map = {k: i for i, k in enumerate(keys)}
+
+    def key(self, word: str) -> str:
+        w = self.kv.normalize(word)
+        return w.lower() if self.case_insensitive else w
+
+    def index(self, word: str) -> int | None:
+        return self.map.get(self.key(word))
+
+    def fold(self, index: int) -> str:
+        k = self.kv.index_to_key[index]
+        return k.lower() if self.case_insensitive else k
+
+    def variants(self) -> dict[str, list[int]]:
+        """folded key -> all vocabulary indices (< n) that fold to it (for excluding question words)."""
+        out: dict[str, list[int]] = {}
+        for i, k in enumerate(self.kv.index_to_key[: self.n]):
+            out.setdefault(k.lower() if self.case_insensitive else k, []).append(i)
+        return out
+
+
+def check_dim(kv, expected: int | None, what: str = "vectors"):
+    """Vectors of the wrong width (e.g. a file of 100-d vectors where 300-d were expected)."""
+    d = kv.vectors.shape[1] if kv.vectors.ndim == 2 else None
+    if expected is not None and d != expected:
+        raise FirthError(f"{what}: vectors have {d} dimensions but {expected} were expected (--dim); "
+                         f"check that you gave the right vectors file")
+    if len(kv.index_to_key) == 0:
+        raise FirthError(f"{what}: the vocabulary is empty")
+
+
+def normed(kv) -> np.ndarray:
+    return np.asarray(kv.get_normed(), dtype=np.float32)
