@@ -127,3 +127,25 @@ def cmd_train(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m firth.embeddings.train_cli ...``: the train command alone (no other areas imported)."""
+    import argparse
+    import sys
+
+    from firth.errors import FirthError
+
+    ap = argparse.ArgumentParser(prog="firth")
+    sub = ap.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = ap.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return cmd_train(args)
+    except FirthError as e:
+        print(f"firth: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -521,6 +521,8 @@ class Word2Vec:
             "epochs_trained": self.epochs_trained,
             "epoch_losses": self.epoch_losses,
             "words_trained": self.words_trained,
+            "train_seconds": round(self.train_seconds, 3),
+            "vocab_seconds": round(getattr(self, "vocab_seconds", 0.0), 3),
             "corpus_words": int(self.vocab.total),
         }
         return KeyedVectors(self.vocab.words, self.syn0.copy(), counts=self.vocab.counts, normalizer=self.normalizer, meta=meta)

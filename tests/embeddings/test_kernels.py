@@ -140,3 +140,13 @@ def test_kernel_step_is_minus_alpha_gradient():
         s0[context] += neu1e
     np.testing.assert_allclose(syn0, s0, atol=1e-6)
     np.testing.assert_allclose(syn1, s1, atol=1e-6)
+
+
+def test_sigmoid_and_loss_tables_are_accurate():
+    f = np.concatenate([np.linspace(-12, 12, 20001), [-8.0, 8.0, 0.0, -7.9999, 7.9999]]).astype(np.float32)
+    f64 = f.astype(np.float64)
+    for label in (1, 0):
+        s, loss = K.sig_loss_many(f, label)
+        np.testing.assert_allclose(s, 1 / (1 + np.exp(-f64)), atol=3e-6)
+        exact = np.logaddexp(0, -f64) if label else np.logaddexp(0, f64)
+        np.testing.assert_allclose(loss, exact, atol=3e-6)

@@ -1,0 +1,195 @@
+"""firth vs gensim word2vec speed: whole-process time, training words/s, peak RSS.
+
+Each measurement is a separate child process (imports, vocabulary scan, training, saving:
+what a user waits for); its wall time is measured by the parent, its peak RSS from
+``wait4``'s rusage. Training-only words/s = corpus words (in-vocabulary tokens) x epochs /
+the trainer's own training time. Medians of ``--runs`` runs.
+
+    flock /tmp/firth-heavy.lock python benchmarks/bench_word2vec.py            # (locks per group itself)
+    python benchmarks/bench_word2vec.py --models sg --workers 2 --runs 1 --words 1000000
+
+The corpus is the first ``--words`` words of ../shared/data/corpora/en-mix/en-mix.txt.xz,
+written 1,000 words per line to a cache directory (created once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import lzma
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+ENMIX = SHARED / "corpora" / "en-mix" / "en-mix.txt.xz"
+CACHE = Path(os.environ.get("FIRTH_BENCH_CACHE", Path(tempfile.gettempdir()) / "firth-bench"))
+LOCK = "/tmp/firth-heavy.lock"
+
+
+def make_corpus(n_words: int | None, per_line: int = 1000) -> Path:
+    """First n_words of en-mix (all if None), per_line words per line, cached."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    name = f"en-mix-{'all' if n_words is None else f'{n_words // 1000}k'}-{per_line}.txt"
+    out = CACHE / name
+    if out.exists():
+        return out
+    tmp = out.with_suffix(".tmp")
+    written = 0
+    carry = ""
+    buf: list[str] = []
+    with lzma.open(ENMIX, "rt", encoding="utf-8") as f, open(tmp, "w", encoding="utf-8") as g:
+        while n_words is None or written < n_words:
+            block = f.read(1 << 22)
+            if not block:
+                words = carry.split()
+                carry = ""
+            else:
+                text = carry + block
+                cut = text.rfind(" ")
+                words, carry = text[:cut].split(), text[cut + 1 :]
+            if n_words is not None:
+                words = words[: n_words - written]
+            buf.extend(words)
+            written += len(words)
+            while len(buf) >= per_line:
+                g.write(" ".join(buf[:per_line]) + "\n")
+                del buf[:per_line]
+            if not block:
+                break
+        if buf:
+            g.write(" ".join(buf) + "\n")
+    os.replace(tmp, out)
+    return out
+
+
+GENSIM_CHILD = r"""
+import json, sys, time
+from gensim.models import Word2Vec
+corpus, out, model, workers, epochs, stats = sys.argv[1:7]
+m = Word2Vec(corpus_file=corpus, sg=int(model == "sg"), vector_size=100, window=5, negative=5, hs=0,
+             sample=1e-3, min_count=5, epochs=int(epochs), workers=int(workers), seed=1)
+m.wv.save_word2vec_format(out, binary=True)
+json.dump({"train_seconds": m.total_train_time, "corpus_words": int(m.wv.expandos["count"].sum()) * int(epochs),
+           "vocab": len(m.wv)}, open(stats, "w"))
+"""
+
+
+def run_child(cmd) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of a child process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    err = p.stderr.read().decode(errors="replace")
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]}... failed ({p.returncode}):\n{err[-2000:]}")
+    return wall, ru.ru_maxrss / 1024.0
+
+
+ENTRY = ["-m", "firth.cli", "train"]
+
+
+def measure(tool, corpus, model, workers, epochs, tmpdir, kernel="auto"):
+    out = Path(tmpdir) / f"out-{tool}-{model}-{workers}"
+    stats = Path(tmpdir) / "stats.json"
+    if tool == "gensim":
+        cmd = [sys.executable, "-c", GENSIM_CHILD, str(corpus), str(out), model, str(workers), str(epochs), str(stats)]
+        wall, rss = run_child(cmd)
+        st = json.loads(stats.read_text())
+        words = st["corpus_words"]
+        return wall, rss, st["train_seconds"], st["vocab"], words
+    cmd = [sys.executable, *ENTRY, str(corpus), "-o", str(out), "--model", model, "--dim", "100",
+           "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5", "--epochs", str(epochs),
+           "--workers", str(workers), "--kernel", kernel, "-q"]
+    wall, rss = run_child(cmd)
+    from firth.embeddings.formats import load_vectors
+
+    kv = load_vectors(str(out))
+    return wall, rss, kv.meta["train_seconds"], len(kv), int(kv.counts.sum()) * epochs
+
+
+@contextlib.contextmanager
+def heavy_lock(enabled: bool):
+    if not enabled:
+        yield
+        return
+    with open(LOCK, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--words", type=int, default=5_000_000, help="corpus size in words (prefix of en-mix)")
+    ap.add_argument("--models", default="sg,cbow")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--kernels", default="pairs,batch", help="firth skip-gram kernels to measure")
+    ap.add_argument("--no-lock", action="store_true", help="do not take /tmp/firth-heavy.lock per group")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--entry", choices=["cli", "module"], default="cli",
+                    help="run firth as `python -m firth.cli train` (what users run) or `python -m firth.embeddings.train_cli` (the train command alone)")
+    args = ap.parse_args(argv)
+    global ENTRY
+    if args.entry == "module":
+        ENTRY = ["-m", "firth.embeddings.train_cli"]
+    if not ENMIX.exists():
+        sys.exit(f"shared data not found: {ENMIX}")
+    corpus = make_corpus(args.words)
+    print(f"corpus: {corpus} ({args.words:,} words, 1,000 per line); {args.runs} runs each, medians", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmpdir:
+        for model in args.models.split(","):
+            for workers in map(int, args.workers.split(",")):
+                variants = [("gensim", "auto")]
+                kernels = args.kernels.split(",") if model == "sg" else ["auto"]
+                variants += [("firth", k) for k in kernels]
+                with heavy_lock(not args.no_lock):
+                    res = {v: [] for v in variants}
+                    for _ in range(args.runs):  # interleave tools so drifting load hits both alike
+                        for tool, kernel in variants:
+                            res[(tool, kernel)].append(measure(tool, corpus, model, workers, args.epochs, tmpdir, kernel))
+                g = res[("gensim", "auto")]
+                g_wall = statistics.median(r[0] for r in g)
+                g_wps = statistics.median(r[4] / r[2] for r in g)
+                for (tool, kernel), rs in res.items():
+                    wall = statistics.median(r[0] for r in rs)
+                    wps = statistics.median(r[4] / r[2] for r in rs)
+                    row = {
+                        "model": model, "workers": workers, "tool": tool, "kernel": kernel if tool == "firth" else "-",
+                        "wall_s": round(wall, 2), "walls": [round(r[0], 2) for r in rs],
+                        "train_words_per_s": round(wps), "rss_mib": round(max(r[1] for r in rs)),
+                        "vocab": rs[0][3], "whole_process_ratio": round(g_wall / wall, 2),
+                        "train_ratio": round(wps / g_wps, 2),
+                    }
+                    rows.append(row)
+                    print(
+                        f"{model:4s} w={workers} {tool:6s} {row['kernel']:5s} wall {wall:6.2f}s {row['walls']} "
+                        f"train {wps / 1e6:5.2f}M w/s  RSS {row['rss_mib']:5d} MiB  vocab {row['vocab']}  "
+                        f"whole-process x{row['whole_process_ratio']:.2f}  train x{row['train_ratio']:.2f}",
+                        flush=True,
+                    )
+    print("\n| model | workers | tool | kernel | whole process (s) | ratio vs gensim | training words/s | train ratio | peak RSS (MiB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['workers']} | {r['tool']} | {r['kernel']} | {r['wall_s']:.2f} | {r['whole_process_ratio']:.2f} | "
+              f"{r['train_words_per_s'] / 1e6:.2f}M | {r['train_ratio']:.2f} | {r['rss_mib']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
