@@ -23,8 +23,10 @@ Memory is bounded by the vocabulary (the token -> id dictionary), not by the cor
 
 from __future__ import annotations
 
+import lzma
 import os
 import tempfile
+import zlib
 from array import array
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -92,13 +94,17 @@ def _is_identity_dict(d) -> bool:
         return False
 
 
-def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[str, int, int]]:
+def iter_blocks(path: Path, block_size: int | None = None, raw: bool = False) -> Iterator[tuple[str, int, int]]:
     """Yield (text, byte offset of its start, line number of its start) for one file.
+
+    With ``raw=True`` the block is yielded as (validated UTF-8) bytes instead of text.
 
     Each block ends at whitespace (tokens are never split between blocks). Raises a
     one-line FirthError for an empty file or bytes that are not UTF-8 (with line and
     byte offset).
     """
+    if block_size is None:
+        block_size = BLOCK_SIZE
     f = open_binary(path)
     try:
         carry = b""
@@ -108,7 +114,7 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[str,
         while True:
             try:
                 block = f.read(block_size)
-            except (OSError, EOFError, ValueError) as e:  # corrupt gzip/xz/bz2
+            except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as e:  # corrupt gzip/xz/bz2
                 raise FirthError(f"{path}: cannot read compressed data ({e})") from None
             eof = not block
             if block:
@@ -133,7 +139,7 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[tuple[str,
                     f"{path}: line {bad_line} (byte offset {offset + e.start}): not UTF-8 text "
                     f"(byte 0x{seg[e.start]:02x}); re-encode the file as UTF-8"
                 ) from None
-            yield text, offset, line
+            yield (seg if raw else text), offset, line
             offset += cut
             line += seg.count(b"\n")
             if eof:
@@ -229,6 +235,7 @@ class EncodedCorpus:
         self.counts = counts
         self._workdir = workdir  # a TemporaryDirectory kept alive with this object
         self._ids = None
+        self.premap = None  # raw token id -> provisional word id, applied at remap time
 
     @property
     def ids(self) -> np.ndarray:
@@ -248,6 +255,10 @@ class EncodedCorpus:
         from firth.embeddings.kernels import compact_remap
 
         mapping = np.ascontiguousarray(mapping, dtype=np.int32)
+        if self.premap is not None:
+            pm = self.premap
+            mapping = np.where(pm >= 0, mapping[np.maximum(pm, 0)], -1).astype(np.int32)
+            self.premap = None
         ids = self.ids
         new_offsets = np.empty_like(self.offsets)
         n = compact_remap(ids, self.offsets, mapping, new_offsets)
@@ -291,6 +302,12 @@ def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTEN
 
     tmp = tempfile.TemporaryDirectory(prefix="firth-corpus-", dir=workdir)
     ids_path = Path(tmp.name) / "ids.i32"
+    if paths is not None and _fast_ok(normalizer):
+        try:
+            return _encode_files_fast(paths, normalizer, limit, tmp, ids_path)
+        except BaseException:
+            tmp.cleanup()
+            raise
     vocab = _RawVocab(_normalize_fn(normalizer))
     get = vocab.__getitem__
     offsets = array("q", [0])  # sentence boundaries (8 bytes per sentence)
@@ -372,6 +389,78 @@ def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTEN
         tmp.cleanup()
         raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
     return EncodedCorpus(ids_path, n_tokens, np.frombuffer(offsets, dtype=np.int64).copy(), words, counts, tmp)
+
+
+def _fast_ok(normalizer) -> bool:
+    """The Numba tokenizer is used unless the normaliser may turn a token into nothing."""
+    if _normalize_fn(normalizer) is None:
+        return True
+    from firth.text import Normalizer
+
+    return isinstance(normalizer, Normalizer) and normalizer.punct == "keep"
+
+
+def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus:
+    """encode_corpus for files: Numba tokenizer on validated UTF-8 blocks."""
+    from firth.corpus_kernels import Interner, tokenize
+
+    it = Interner()
+    offsets = array("q", [0])
+    state = np.zeros(2, np.int64)  # tokens in current sentence, tokens so far
+    ids = np.empty(0, np.int32)
+    bounds = np.empty(0, np.int64)
+    with open(ids_path, "wb") as out:
+        for path in paths:
+            for seg, _, _ in iter_blocks(path, raw=True):
+                data = np.frombuffer(seg, dtype=np.uint8)
+                n = len(data)
+                if len(ids) < n // 2 + 2:
+                    ids = np.empty(n // 2 + 2, np.int32)
+                nbmax = seg.count(b"\n") + (n // 2 + 2) // limit + 2
+                if len(bounds) < nbmax:
+                    bounds = np.empty(nbmax, np.int64)
+                pos = nid = nb = 0
+                while pos < n:
+                    pos, nid, nb, nw = tokenize(data, pos, it.table, it.whash, it.wbytes, it.woff, it.nw, ids, nid, bounds, nb, state, limit)
+                    it.nw = nw
+                    if pos < n:
+                        it.grow(n - pos)
+                if nid:
+                    out.write(ids[:nid].tobytes())
+                if nb:
+                    offsets.frombytes(bounds[:nb].tobytes())
+            if state[0] > 0:  # end of file ends the sentence
+                offsets.append(int(state[1]))
+                state[0] = 0
+    n_tokens = int(state[1])
+    raw_words = it.words()
+    del it
+    if n_tokens == 0:
+        where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
+    ids_mm = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(n_tokens,))
+    raw_counts = np.bincount(ids_mm, minlength=len(raw_words)).astype(np.int64)
+    del ids_mm
+    norm = _normalize_fn(normalizer)
+    premap = None
+    if norm is None:
+        words, counts = raw_words, raw_counts
+    else:
+        index: dict[str, int] = {}
+        words = []
+        premap = np.empty(len(raw_words), np.int32)
+        for i, w in enumerate(raw_words):
+            nw_ = norm(w)
+            j = index.get(nw_)
+            if j is None:
+                j = index[nw_] = len(words)
+                words.append(nw_)
+            premap[i] = j
+        counts = np.zeros(len(words), np.int64)
+        np.add.at(counts, premap, raw_counts)
+    enc = EncodedCorpus(ids_path, n_tokens, np.frombuffer(offsets, dtype=np.int64).copy(), words, counts, tmp)
+    enc.premap = premap
+    return enc
 
 
 def iter_token_lists(sentences: Iterable) -> Iterator[list[str]]:

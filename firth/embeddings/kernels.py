@@ -256,9 +256,8 @@ def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
                     sg, ls = _sig_loss(f, label)
                     loss += ls
                     g = np.float32((label - sg) * alpha)
-                    for k in range(dim):
+                    for k in range(dim):  # one pass: neu1e from the old row, then update it
                         neu1e[k] += g * syn1[t, k]
-                    for k in range(dim):
                         syn1[t, k] += g * syn0[c, k]
                 for k in range(dim):
                     syn0[c, k] += neu1e[k]
@@ -428,7 +427,6 @@ def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, nega
                 g = np.float32((label - sg) * alpha)
                 for k in range(dim):
                     neu1e[k] += g * syn1[t, k]
-                for k in range(dim):
                     syn1[t, k] += g * neu1[k]
             for j in range(lo, hi):
                 if j == i:

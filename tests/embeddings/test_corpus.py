@@ -124,3 +124,45 @@ def test_shared_small_corpus_counts(shared):
     assert enc.n_sentences == 10  # one 100k-token line -> 10 sentences of 10,000
     vocab, mapping = Vocab.from_counts(enc.words, enc.counts, 5)
     assert len(vocab) == 2197  # the corpus README's figure
+
+
+def _decode(enc):
+    return [[enc.words[i] for i in enc.sentence(s)] for s in range(enc.n_sentences)]
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_fast_tokenizer_agrees_with_str_split(tmp_path, monkeypatch, block, lowercase):
+    """The Numba tokenizer splits exactly like str.split() (Unicode whitespace included)."""
+    import firth.corpus as fc
+
+    monkeypatch.setattr(fc, "BLOCK_SIZE", block)
+    rng = np.random.default_rng(block)
+    seps = [" ", "  ", "\t", "\r\n", "\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2003",
+            "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\n\n"]
+    vocab = ["Paris", "paris", "été", "日本", "a", "bb", "x\u200by", "ü", "Ωmega", "z" * 40]
+    parts = []
+    for _ in range(400):
+        parts.append(vocab[rng.integers(len(vocab))])
+        parts.append(seps[rng.integers(len(seps))])
+    text = "".join(parts)
+    p = tmp_path / "u.txt"
+    p.write_text(text, encoding="utf-8", newline="")
+    norm = Normalizer(lowercase=True) if lowercase else None
+    expect = list(Corpus(p, normalizer=norm, max_sentence_length=7))
+    enc = encode_corpus(p, normalizer=norm, max_sentence_length=7)
+    assert enc.premap is None or lowercase
+    v, mapping = Vocab.from_counts(enc.words, enc.counts, min_count=1)
+    enc.remap(mapping)
+    got = [[v.words[i] for i in enc.sentence(s)] for s in range(enc.n_sentences)]
+    assert got == expect
+    # counts in first-occurrence order
+    flat = [t for s in expect for t in s]
+    first = list(dict.fromkeys(flat))
+    assert sorted(zip(v.words, v.counts.tolist())) == sorted((w, flat.count(w)) for w in first)
+
+
+def test_python_path_for_stripping_normalizer(tmp_path):
+    p = _write(tmp_path / "c.txt", "a , b\n, ,\nc")
+    enc = encode_corpus(p, normalizer=Normalizer(punct="strip"))
+    assert enc.premap is None and _decode(enc) == [["a", "b"], ["c"]]
