@@ -52,7 +52,7 @@ def main():
         t = time.perf_counter()
         r = evaluate_analogies(kv, sections, restrict=a.words)
         times.append(time.perf_counter() - t)
-    print(f"questions: {nq} ({r['total']['answered']} answered), vocabulary searched: {r['restrict']} x {a.dim}, "
+    print(f"questions: {nq} ({r['total']['answered']} answered), vocabulary searched: {r['searched_words']} x {a.dim}, "
           f"methods: 3CosAdd + 3CosMul, cores: {os.cpu_count()}")
     print(f"evaluate_analogies total: best {min(times):.2f} s, median {sorted(times)[len(times) // 2]:.2f} s "
           f"(search only: {r['seconds']:.2f} s)")

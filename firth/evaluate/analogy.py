@@ -165,7 +165,8 @@ def evaluate_analogies(kv, source, methods=METHODS, restrict: int | None = 30000
     kinds = np.array([s.kind for s in sections])
     return {
         "file": path,
-        "restrict": look.n,
+        "restrict": restrict,
+        "searched_words": look.n,
         "case_insensitive": case_insensitive,
         "methods": list(methods),
         "eps": eps,

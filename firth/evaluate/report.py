@@ -120,7 +120,7 @@ def table(res: dict, source: str = "") -> str:
         ms = v["methods"]
         names = {"add": "3CosAdd", "mul": "3CosMul"}
         L.append("")
-        L.append(f"Analogies: {k} (search over the {v['restrict']:,} most frequent words; accuracy = correct / "
+        L.append(f"Analogies: {k} (search over the {v['searched_words']:,} most frequent words; accuracy = correct / "
                  f"answered; questions with an unknown word are not answered: counted in 'oov')")
         head = f"  {'section':<28}{'questions':>10}{'oov':>7}" + "".join(f"{names[m]:>10}" for m in ms)
         L.append(head)

