@@ -421,7 +421,7 @@ def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus
                     bounds = np.empty(nbmax, np.int64)
                 pos = nid = nb = 0
                 while pos < n:
-                    pos, nid, nb, nw = tokenize(data, pos, it.table, it.whash, it.wbytes, it.woff, it.nw, ids, nid, bounds, nb, state, limit)
+                    pos, nid, nb, nw = tokenize(data, pos, it.table, it.tabh, it.whash, it.wbytes, it.woff, it.nw, ids, nid, bounds, nb, state, limit)
                     it.nw = nw
                     if pos < n:
                         it.grow(n - pos)

@@ -11,6 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# byte classes: 0 part of a token, 1 ASCII whitespace, 2 newline, 3 may start a multi-byte space
+_CLASS = np.zeros(256, np.uint8)
+for _c in (9, 11, 12, 13, 28, 29, 30, 31, 32):
+    _CLASS[_c] = 1
+_CLASS[10] = 2
+for _c in (0xC2, 0xE1, 0xE2, 0xE3):
+    _CLASS[_c] = 3
+BYTE_CLASS = _CLASS
+
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 
@@ -50,17 +59,19 @@ def _ws_len(data, i, n):
 @njit(nogil=True, cache=True)
 def rehash(whash, nw, size):
     table = np.full(size, -1, np.int32)
+    tabh = np.zeros(size, np.uint64)
     mask = np.uint64(size - 1)
     for w in range(nw):
         slot = np.int64(whash[w] & mask)
         while table[slot] >= 0:
             slot = (slot + 1) & (size - 1)
         table[slot] = w
-    return table
+        tabh[slot] = whash[w]
+    return table, tabh
 
 
 @njit(nogil=True, cache=True)
-def tokenize(data, pos, table, whash, wbytes, woff, nw, ids, nid, bounds, nb, state, limit):
+def tokenize(data, pos, table, tabh, whash, wbytes, woff, nw, ids, nid, bounds, nb, state, limit):
     """Tokenize data[pos:], appending ids and sentence boundaries.
 
     state[0]: tokens in the current sentence; state[1]: global index of the next token.
@@ -78,23 +89,30 @@ def tokenize(data, pos, table, whash, wbytes, woff, nw, ids, nid, bounds, nb, st
         if nw * 2 >= size or woff[nw] + (n - i) > wbytes.shape[0] or nw + 2 >= woff.shape[0]:
             break
         c = data[i]
-        if c == 10:
+        k0 = BYTE_CLASS[c]
+        if k0 == 2:
             if cur > 0:
                 bounds[nb] = g
                 nb += 1
                 cur = 0
             i += 1
             continue
-        L = _ws_len(data, i, n)
-        if L > 0:
-            i += L
+        if k0 == 1:
+            i += 1
             continue
+        if k0 == 3:
+            L = _ws_len(data, i, n)
+            if L > 0:
+                i += L
+                continue
         j = i
         h = _FNV_OFFSET
         while j < n:
             cj = data[j]
-            if cj == 10 or _ws_len(data, j, n) > 0:
-                break
+            kj = BYTE_CLASS[cj]
+            if kj != 0:
+                if kj != 3 or _ws_len(data, j, n) > 0:
+                    break
             h = (h ^ np.uint64(cj)) * _FNV_PRIME
             j += 1
         tl = j - i
@@ -109,9 +127,10 @@ def tokenize(data, pos, table, whash, wbytes, woff, nw, ids, nid, bounds, nb, st
                 woff[nw + 1] = start + tl
                 whash[nw] = h
                 table[slot] = nw
+                tabh[slot] = h
                 nw += 1
                 break
-            if whash[w] == h and woff[w + 1] - woff[w] == tl:
+            if tabh[slot] == h and woff[w + 1] - woff[w] == tl:
                 same = True
                 s0 = woff[w]
                 for k in range(tl):
@@ -140,6 +159,7 @@ class Interner:
 
     def __init__(self):
         self.table = np.full(1 << 16, -1, np.int32)
+        self.tabh = np.zeros(1 << 16, np.uint64)
         self.whash = np.zeros(1 << 15, np.uint64)
         self.woff = np.zeros(1 << 15, np.int64)
         self.wbytes = np.zeros(1 << 20, np.uint8)
@@ -147,7 +167,7 @@ class Interner:
 
     def grow(self, need_bytes: int):
         if self.nw * 2 >= len(self.table):
-            self.table = rehash(self.whash, self.nw, len(self.table) * 2)
+            self.table, self.tabh = rehash(self.whash, self.nw, len(self.table) * 2)
         if self.nw + 2 >= len(self.woff):
             self.woff = np.concatenate([self.woff, np.zeros(len(self.woff), np.int64)])
             self.whash = np.concatenate([self.whash, np.zeros(len(self.whash), np.uint64)])
