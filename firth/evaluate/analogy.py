@@ -57,7 +57,7 @@ def _exclusions(q: np.ndarray, look: Lookup):
     if look.case_insensitive:
         keys = {look.fold(i) for i in np.unique(abc)}
         var = {}
-        for i, k in enumerate(look.kv.index_to_key[: look.n]):
+        for i, k in enumerate(look.keys[: look.n]):
             kk = k.lower()
             if kk in keys:
                 var.setdefault(kk, []).append(i)
@@ -130,7 +130,7 @@ def evaluate_analogies(kv, source, methods=METHODS, restrict: int | None = 30000
         sections, path = list(source), "<sections>"
     else:
         sections, path = read_analogies(source), str(source)
-    look = Lookup(kv, case_insensitive, restrict)
+    look = Lookup.get(kv, case_insensitive, restrict)
     W = normed(kv)
     q, sec_of, oov = _prepare(kv, sections, look)
     eptr, eidx = _exclusions(q, look)

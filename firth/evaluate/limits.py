@@ -50,7 +50,7 @@ def antonyms(kv, antonym_pairs=None, synonym_pairs=None, restrict: int | None = 
              case_insensitive: bool = True, seed: int = 0, topk: int = 10) -> dict:
     antonym_pairs = antonym_pairs if antonym_pairs is not None else read_word_pairs(ANTONYMS_FILE)
     synonym_pairs = synonym_pairs if synonym_pairs is not None else read_word_pairs(SYNONYMS_FILE)
-    look = Lookup(kv, case_insensitive, restrict)
+    look = Lookup.get(kv, case_insensitive, restrict)
     W = normed(kv)
     ant = _pair_indices(look, antonym_pairs)
     syn = _pair_indices(look, synonym_pairs)
@@ -130,7 +130,7 @@ def silhouette(X: np.ndarray, labels: np.ndarray) -> float:
 
 def polysemy(kv, word: str, topn: int = 30, ks=(2, 3, 4), seed: int = 0, restrict: int | None = None,
              case_insensitive: bool = True) -> dict:
-    look = Lookup(kv, case_insensitive, restrict)
+    look = Lookup.get(kv, case_insensitive, restrict)
     i = look.index(word)
     if i is None:
         return {"word": word, "found": False}

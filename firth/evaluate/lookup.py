@@ -10,19 +10,39 @@ to the ``restrict`` most frequent words.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from firth.errors import FirthError
 
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
 
 class Lookup:
+    @classmethod
+    def get(cls, kv, case_insensitive: bool = True, restrict: int | None = None) -> "Lookup":
+        """A Lookup for these vectors and policy, built once per vectors object (a vocabulary
+        of millions takes a second or two to fold)."""
+        try:
+            per_kv = _CACHE.setdefault(kv, {})
+        except TypeError:  # not weak-referenceable: no caching
+            return cls(kv, case_insensitive, restrict)
+        key = (case_insensitive, None if restrict is None else min(int(restrict), len(kv.index_to_key)))
+        if key not in per_kv:
+            per_kv[key] = cls(kv, case_insensitive, restrict)
+        return per_kv[key]
+
     def __init__(self, kv, case_insensitive: bool = True, restrict: int | None = None):
         n = len(kv.index_to_key)
         if restrict is not None:
             if restrict < 1:
                 raise FirthError(f"--restrict: must be a positive number of words, got {restrict}")
             n = min(n, int(restrict))
-        self.kv = kv
+        # no reference to kv itself (the cache above is keyed weakly on it)
+        self.keys = kv.index_to_key
+        norm = getattr(kv, "normalizer", None)
+        self._normalize = norm if callable(norm) else kv.normalize
         self.n = n
         self.case_insensitive = case_insensitive
         keys = kv.index_to_key[:n]
@@ -37,20 +57,20 @@ class Lookup:
             self.map = {k: i for i, k in enumerate(keys)}
 
     def key(self, word: str) -> str:
-        w = self.kv.normalize(word)
+        w = self._normalize(word)
         return w.lower() if self.case_insensitive else w
 
     def index(self, word: str) -> int | None:
         return self.map.get(self.key(word))
 
     def fold(self, index: int) -> str:
-        k = self.kv.index_to_key[index]
+        k = self.keys[index]
         return k.lower() if self.case_insensitive else k
 
     def variants(self) -> dict[str, list[int]]:
         """folded key -> all vocabulary indices (< n) that fold to it (for excluding question words)."""
         out: dict[str, list[int]] = {}
-        for i, k in enumerate(self.kv.index_to_key[: self.n]):
+        for i, k in enumerate(self.keys[: self.n]):
             out.setdefault(k.lower() if self.case_insensitive else k, []).append(i)
         return out
 

@@ -62,7 +62,7 @@ def evaluate_pairs(kv, pairs: PairSet, oov: str = "skip", case_insensitive: bool
     """Score one pair set. Returns a JSON-ready dict (correlations as fractions)."""
     if oov not in OOV_POLICIES:
         raise FirthError(f"--oov: must be one of {', '.join(OOV_POLICIES)}, got {oov!r}")
-    look = Lookup(kv, case_insensitive, restrict)
+    look = Lookup.get(kv, case_insensitive, restrict)
     W = normed(kv)
     gold, model, known = [], [], []
     oov_pairs = []

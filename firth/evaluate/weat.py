@@ -81,7 +81,7 @@ def p_value(s: np.ndarray, nx: int, exact_limit: int = 100_000, samples: int = 1
 def run_test(kv, test: WeatTest, case_insensitive: bool = True, ddof: int = 0,
              exact_limit: int = 100_000, samples: int = 100_000, seed: int = 0,
              look: Lookup | None = None) -> dict:
-    look = look or Lookup(kv, case_insensitive)
+    look = look or Lookup.get(kv, case_insensitive)
     W = normed(kv)
     (xn, xw), (yn, yw) = test.targets
     (an, aw), (bn, bw) = test.attributes
@@ -129,5 +129,5 @@ def evaluate_weat(kv, source, case_insensitive: bool = True, ddof: int = 0, exac
     if samples < 1:
         raise FirthError(f"--weat-samples: must be positive, got {samples}")
     tests = source if isinstance(source, list) else read_weat(source)
-    look = Lookup(kv, case_insensitive)
+    look = Lookup.get(kv, case_insensitive)
     return {t.id: run_test(kv, t, case_insensitive, ddof, exact_limit, samples, seed, look) for t in tests}
