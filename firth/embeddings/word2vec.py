@@ -331,6 +331,10 @@ class Word2Vec:
 
         t0 = time.perf_counter()
         if isinstance(corpus, Corpus):
+            if corpus.normalizer is not None:
+                if self.normalizer is not None and self.normalizer != corpus.normalizer:
+                    raise FirthError("normalizer: the Corpus and the model have different normalizers; give it to one of them")
+                self.normalizer = corpus.normalizer  # saved with the vectors, used by lookups
             enc = encode_corpus(corpus, normalizer=self.normalizer)
         else:
             enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length)
