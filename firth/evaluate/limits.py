@@ -71,12 +71,19 @@ def antonyms(kv, antonym_pairs=None, synonym_pairs=None, restrict: int | None = 
     }
     if len(ant):
         # how often the antonym is among the word's top-k neighbours (within the searched vocabulary)
-        left = ant[:, 0]
-        sims = W[left] @ W[: look.n].T
-        sims[np.arange(len(ant)), left] = -np.inf
-        kth = np.partition(-sims, topk - 1, axis=1)[:, topk - 1] if sims.shape[1] >= topk else np.full(len(ant), np.inf)
-        own = sims[np.arange(len(ant)), ant[:, 1]]
-        res["antonym_in_top%d" % topk] = float(np.mean(own >= -kth))
+        left, right = ant[:, 0], ant[:, 1]
+        Wn = W[: look.n]
+        hits = 0
+        for s0 in range(0, len(ant), 512):  # batches: (512, n) similarities at a time
+            L, R = left[s0:s0 + 512], right[s0:s0 + 512]
+            sims = W[L] @ Wn.T
+            rows = np.arange(len(L))
+            own = sims[rows, R].copy()
+            sims[rows, L] = -np.inf
+            sims[rows, R] = -np.inf
+            # the antonym is in the top k when fewer than k other words are more similar
+            hits += int(np.count_nonzero((sims > own[:, None]).sum(axis=1) < topk))
+        res["antonym_in_top%d" % topk] = hits / len(ant)
         if len(rnd):
             res["antonym_above_random_median"] = float(np.mean(res["antonym"]["_cos"] > res["random"]["median"]))
         order = np.argsort(-res["antonym"]["_cos"])[:8]

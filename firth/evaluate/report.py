@@ -60,9 +60,9 @@ def run(kv, plan: Plan) -> dict:
         out[Path(p).stem] = {"type": "weat", "ddof": plan.ddof,
                              "tests": evaluate_weat(kv, p, ci, plan.ddof, plan.exact_limit, plan.samples, plan.seed)}
     if plan.antonyms:
-        out["antonyms"] = {"type": "limits", **antonyms(kv, case_insensitive=ci, seed=plan.seed)}
+        out["antonyms"] = {"type": "limits", **antonyms(kv, restrict=plan.restrict, case_insensitive=ci, seed=plan.seed)}
     if plan.polysemy:
-        out["polysemy"] = {"type": "limits", "words": [polysemy(kv, w, seed=plan.seed, case_insensitive=ci)
+        out["polysemy"] = {"type": "limits", "words": [polysemy(kv, w, seed=plan.seed, restrict=plan.restrict, case_insensitive=ci)
                                                        for w in plan.polysemy]}
     out["meta"] = {
         "words": len(kv.index_to_key), "dim": int(kv.vectors.shape[1]),
