@@ -1,7 +1,9 @@
 """Numba kernel for batched analogy search (imported lazily by :mod:`.analogy`).
 
 ``S[u, j]`` holds the cosine between question word ``u`` (one row per distinct word used as
-a, b or c in any question) and vocabulary word ``j``. For each question (a, b, c) the kernel
+a, b or c in any question) and vocabulary word ``j_off + j`` (the caller passes the
+vocabulary in slices so that S stays small; ``best_*`` carry the running maxima, as
+order-preserving int32 keys, from slice to slice). For each question (a, b, c) the kernel
 forms, over the vocabulary,
 
 * 3CosAdd: ``S[b] + S[c] - S[a]`` (= cos(d, b̂ + ĉ − â) times a per-question constant, so the
@@ -32,21 +34,21 @@ def _key(i):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _block_max(tmp, ti, B, best, arg, q, qq, j0):  # pragma: no cover - compiled
+def _block_max(tmp, ti, B, best, arg, q, j0):  # pragma: no cover - compiled
     m = np.int32(-2147483647)
     for j in range(B):
         m = max(m, _key(ti[j]))
-    if m > best[qq]:
+    if m > best[q]:
         for j in range(B):
             if _key(ti[j]) == m:
-                best[qq] = m
+                best[q] = m
                 arg[q] = j0 + j
                 break
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def analogy_search(S, qa, qb, qc, eptr, eidx, eps, do_add, do_mul, block, chunk,
-                   arg_add, arg_mul):  # pragma: no cover - compiled
+def analogy_search(S, j_off, qa, qb, qc, eptr, eidx, eps, do_add, do_mul, block, chunk,
+                   best_add, arg_add, best_mul, arg_mul):  # pragma: no cover - compiled
     nq = qa.shape[0]
     V = S.shape[1]
     half = np.float32(0.5)
@@ -60,8 +62,6 @@ def analogy_search(S, qa, qb, qc, eptr, eidx, eps, do_add, do_mul, block, chunk,
         t_mul = np.empty(block, dtype=np.float32)
         i_add = t_add.view(np.int32)
         i_mul = t_mul.view(np.int32)
-        best_add = np.full(q1 - q0, -2147483647, dtype=np.int32)
-        best_mul = np.full(q1 - q0, -2147483647, dtype=np.int32)
         for j0 in range(0, V, block):
             j1 = min(V, j0 + block)
             B = j1 - j0
@@ -76,11 +76,11 @@ def analogy_search(S, qa, qb, qc, eptr, eidx, eps, do_add, do_mul, block, chunk,
                     for j in range(B):
                         t_mul[j] = ((one + rb[j]) * half) * ((one + rc[j]) * half) / ((one + ra[j]) * half + e)
                 for k in range(eptr[q], eptr[q + 1]):
-                    jj = eidx[k] - j0
+                    jj = eidx[k] - j_off - j0
                     if jj >= 0 and jj < B:
                         t_add[jj] = NEG
                         t_mul[jj] = NEG
                 if do_add:
-                    _block_max(t_add, i_add, B, best_add, arg_add, q, q - q0, j0)
+                    _block_max(t_add, i_add, B, best_add, arg_add, q, j_off + j0)
                 if do_mul:
-                    _block_max(t_mul, i_mul, B, best_mul, arg_mul, q, q - q0, j0)
+                    _block_max(t_mul, i_mul, B, best_mul, arg_mul, q, j_off + j0)

@@ -16,7 +16,8 @@ Policy (gensim's ``evaluate_word_analogies`` and word2vec's ``compute-accuracy``
 
 Speed: instead of one matrix product per question, every distinct question word (~900 for
 the Google set) is multiplied once with the searched vocabulary (one BLAS product), and a
-Numba kernel combines the three rows of each question block by block and keeps the running
+Numba kernel combines the three rows of each question block by block (the product is done in
+slices of 65,536 words, so memory stays ~200 MB whatever the vocabulary) and keeps the running
 arg max (:mod:`._kernels`): 19,544 questions x 2 methods over 100k x 300 take about 1 s on
 2 cores (``benchmarks/bench_evaluate.py``). ``solve_reference`` is the plain NumPy version used as
 the test oracle.
@@ -74,8 +75,8 @@ def _exclusions(q: np.ndarray, look: Lookup):
 
 
 def solve(W: np.ndarray, n: int, q: np.ndarray, eptr, eidx, methods=METHODS, eps: float = EPS,
-          block: int = 1024, chunk: int = 128) -> dict[str, np.ndarray]:
-    """Predicted vocabulary index per question and method (fast path: one BLAS product + Numba)."""
+          block: int = 1024, chunk: int = 128, slice_words: int = 65536) -> dict[str, np.ndarray]:
+    """Predicted vocabulary index per question and method (fast path: BLAS products by vocabulary slice + Numba)."""
     from firth.evaluate._kernels import analogy_search
 
     nq = len(q)
@@ -85,9 +86,12 @@ def solve(W: np.ndarray, n: int, q: np.ndarray, eptr, eidx, methods=METHODS, eps
     uniq, inv = np.unique(q[:, :3], return_inverse=True)
     inv = inv.reshape(-1, 3)
     qa, qb, qc = (np.ascontiguousarray(inv[:, k]) for k in range(3))
-    S = np.ascontiguousarray(W[uniq]) @ W[:n].T  # (U, n) cosines of the question words
-    analogy_search(S, qa, qb, qc, eptr, eidx, eps, "add" in methods, "mul" in methods,
-                   block, chunk, arg["add"], arg["mul"])
+    Wq = np.ascontiguousarray(W[uniq])
+    best = {m: np.full(nq, -2147483647, dtype=np.int32) for m in METHODS}
+    for j0 in range(0, n, slice_words):  # S is (U, slice) float32: ~200 MB for 900 words x 50k
+        S = Wq @ W[j0:min(n, j0 + slice_words)].T  # cosines of the question words
+        analogy_search(S, j0, qa, qb, qc, eptr, eidx, eps, "add" in methods, "mul" in methods,
+                       block, chunk, best["add"], arg["add"], best["mul"], arg["mul"])
     return {m: arg[m] for m in methods}
 
 
@@ -118,7 +122,7 @@ def _score(correct: int, answered: int, total: int) -> dict:
 
 def evaluate_analogies(kv, source, methods=METHODS, restrict: int | None = 30000,
                        case_insensitive: bool = True, eps: float = EPS, backend: str = "fast",
-                       block: int = 1024) -> dict:
+                       block: int = 1024, slice_words: int = 65536) -> dict:
     """Evaluate an analogy file (path) or parsed sections. Returns a JSON-ready dict."""
     methods = tuple(methods)
     for m in methods:
@@ -136,7 +140,7 @@ def evaluate_analogies(kv, source, methods=METHODS, restrict: int | None = 30000
     eptr, eidx = _exclusions(q, look)
     t0 = time.perf_counter()
     if backend == "fast":
-        pred = solve(W, look.n, q, eptr, eidx, methods, eps, block)
+        pred = solve(W, look.n, q, eptr, eidx, methods, eps, block, slice_words=slice_words)
     elif backend == "reference":
         pred = solve_reference(W, look.n, q, eptr, eidx, methods, eps)
     else:

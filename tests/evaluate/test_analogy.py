@@ -26,7 +26,7 @@ def test_fast_kernel_equals_reference(world, tmp_path, restrict):
     kv, _, _, text = world
     f = tmp_path / "q.txt"
     f.write_text(text)
-    fast = evaluate_analogies(kv, f, restrict=restrict, block=128)  # several blocks
+    fast = evaluate_analogies(kv, f, restrict=restrict, block=128, slice_words=500)  # several blocks and slices
     ref = evaluate_analogies(kv, f, restrict=restrict, backend="reference")
     for m in ("add", "mul"):
         np.testing.assert_array_equal(fast["predictions"][m], ref["predictions"][m])
