@@ -60,7 +60,8 @@ def register(sub) -> None:
                    help="cluster the neighbours of these words (default run: bank plant spring)")
     p.add_argument("--restrict", type=int, default=30000,
                    help="analogies: search (and accept question words) among the N most frequent words "
-                        "(30,000 as word2vec's compute-accuracy)")
+                        "(30,000 as word2vec's compute-accuracy); the antonym and polysemy neighbour "
+                        "searches use the same N (similarity and WEAT use the whole vocabulary)")
     p.add_argument("--method", choices=["add", "mul", "both"], default="both",
                    help="analogy method: 3CosAdd, 3CosMul (Levy & Goldberg 2014) or both")
     p.add_argument("--eps", type=float, default=1e-3, help="3CosMul epsilon (Levy & Goldberg: 0.001)")
