@@ -77,7 +77,9 @@ def evaluate(retriever: Retriever, queries: dict[str, str], qrels, cfg: Config, 
             row += f"{run[m].mean():>8.4f}{run[m].mean() - base[m].mean():>+9.4f}"
         L.append(row)
     if tune:
-        L.append("chosen per fold: " + " | ".join(c.describe() for c in (chosen if expanded else base_chosen)))
+        L.append("BM25 chosen per fold: " + " | ".join(c.describe() for c in base_chosen))
+        if expanded:
+            L.append("run chosen per fold: " + " | ".join(c.describe() for c in chosen))
     if not expanded:
         return res
     a, b = base["MAP"], run["MAP"]
@@ -91,7 +93,7 @@ def evaluate(retriever: Retriever, queries: dict[str, str], qrels, cfg: Config, 
              f"(by more than 0.05 AP: {int((d > 0.05).sum())} better, {int((d < -0.05).sum())} worse)")
     hurt = [i for i in np.argsort(d, kind="stable") if d[i] < -1e-9][:show]
     if hurt:
-        L.append(f"queries the expansion hurt most (AP BM25 -> run; terms added):")
+        L.append("queries the expansion hurt most (AP BM25 -> run; terms added):")
         for i in hurt:
             q = qids[i]
             text = queries[q]

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-import numpy as np
-
 from firth.errors import FirthError
 from firth.search.expand import EmbeddingExpander, interpolate, normalise
 from firth.search.index import Index
@@ -109,6 +107,6 @@ class Retriever:
         ids = self.index.doc_ids
         out = {}
         for qid, text in queries.items():
-            docs, _, _ = self.search(text, cfg, topk) if text is not None else (np.zeros(0, int), None, None)
+            docs, _, _ = self.search(text, cfg, topk)
             out[qid] = [ids[d] for d in docs]
         return out

@@ -17,6 +17,7 @@ import itertools
 
 import numpy as np
 
+from firth.errors import FirthError
 from firth.search.metrics import MEASURES, evaluate_run
 from firth.search.retrieve import Config, Retriever
 
@@ -75,6 +76,8 @@ class Tuner:
         """Held-out per-query measures and the configuration chosen for each fold."""
         first = self.scores(cfg)
         n = len(first["MAP"])
+        if n < folds:
+            raise FirthError(f"--tune: {folds}-fold cross-validation needs at least {folds} queries with relevant documents, got {n}")
         fid = fold_ids(n, folds, seed)
         out = {m: np.zeros(n) for m in MEASURES}
         chosen = []

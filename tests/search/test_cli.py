@@ -13,8 +13,9 @@ DOCS = [
     {"id": "5", "title": "turbulence", "text": "turbulent flow over a flat plate and turbulence models"},
 ]
 QUERIES = [{"id": "q1", "text": "laminar boundary layer"}, {"id": "q2", "text": "wing lift at speed"},
-           {"id": "q3", "text": "shell buckling"}]
-QRELS = "q1\t1\t1\nq1\t3\t2\nq2\t2\t1\nq3\t4\t1\nq3\t5\t-1\n"
+           {"id": "q3", "text": "shell buckling"}, {"id": "q4", "text": "turbulence over plates"},
+           {"id": "q5", "text": "heat transfer with suction"}]
+QRELS = "q1\t1\t1\nq1\t3\t2\nq2\t2\t1\nq3\t4\t1\nq3\t5\t-1\nq4\t5\t1\nq4\t1\t2\nq5\t3\t1\n"
 # vectors over analysed terms (what `firth search corpus` text trains)
 VECS = {"laminar": [1, 0, 0], "boundari": [1, 0.1, 0], "layer": [1, 0.2, 0], "turbul": [0.9, 0.1, 0.1],
         "transit": [0.8, 0.3, 0], "wing": [0, 1, 0], "lift": [0, 1, 0.1], "buckl": [0, 0, 1], "shell": [0.1, 0, 1]}
@@ -63,6 +64,16 @@ def test_evaluate_first_line_is_map(coll, capsys):
     assert rc == 0
     assert re.fullmatch(r"MAP \d\.\d{4}", out.splitlines()[0])
     assert "randomisation test p =" in out and "paired t-test" in out and "per query:" in out
+
+
+def test_evaluate_tune_cross_validates(coll, capsys):
+    rc, out, _ = run(capsys, "search", "evaluate", coll / "idx", coll / "queries.jsonl", coll / "qrels.tsv",
+                     "--expand", coll / "vecs.txt", "--min-df", "1", "--tune", "--permutations", "100")
+    assert rc == 0
+    lines = out.splitlines()
+    assert re.fullmatch(r"MAP \d\.\d{4}", lines[0])
+    assert "5-fold cross-validated" in lines[1]
+    assert any(l.startswith("run chosen per fold: ") and l.count("|") == 4 for l in lines)
 
 
 def test_corpus_and_expand(coll, capsys):
