@@ -57,6 +57,35 @@ def make_batches(lengths, batch_size):
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+class _VectorsView:
+    """What WordEmbedding.from_vectors needs from plain firth vectors, minus ``get_vector``.
+
+    For plain (non-subword) vectors an unknown word has no vector anyway, and asking
+    ``get_vector`` for one builds an UnknownWordError with spelling suggestions, which is
+    slow over thousands of task words. Subword (fastText) vectors are passed through as is.
+    """
+
+    def __init__(self, kv):
+        self._kv = kv
+        self.index_to_key = kv.index_to_key
+        self.key_to_index = kv.key_to_index
+        self.vectors = kv.vectors
+        self.normalizer = getattr(kv, "normalizer", None)
+        self.normalize = kv.normalize
+
+    def __contains__(self, w):
+        return w in self._kv
+
+    def __getitem__(self, w):
+        return self._kv[w]
+
+
+def _for_embedding(kv):
+    if type(kv).__name__.startswith("FastText"):
+        return kv
+    return _VectorsView(kv)
+
+
 def build_input(train_sents, vectors, opts, seed):
     """The model's InputLayer: word embedding (random or from firth vectors) + optional chars."""
     from firth.rnn import CharEncoder, InputLayer, WordEmbedding
@@ -72,7 +101,7 @@ def build_input(train_sents, vectors, opts, seed):
         if extra:
             have = set(words)
             words += [w for w in vectors.index_to_key[:extra] if w not in have]
-        emb = WordEmbedding.from_vectors(vectors, words=words, freeze=opts["freeze"], unk_init="mean", seed=seed)
+        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts["freeze"], unk_init="mean", seed=seed)
         wcounts = ncounts
     else:
         words = [w for w, _ in counts.most_common()]
