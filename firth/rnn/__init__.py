@@ -39,16 +39,33 @@ Padding conventions: batches are batch-first, ``lengths`` are ≥ 1 and ≤ T; w
 code follows the input tensors' device (CPU or CUDA); ``lengths`` may stay on the CPU.
 """
 
-from firth.rnn.cells import CELL_TYPES, Cell, GRUCell, LSTMCell, SRNNCell, make_cell
-from firth.rnn.embedding import PAD, PAD_INDEX, UNK, UNK_INDEX, UNK_INIT, CharEncoder, InputLayer, WordEmbedding
-from firth.rnn.heads import MLP, AcceptorHead, TransducerHead, length_mask, pool, sequence_loss, transducer_loss
-from firth.rnn.models import RNNAcceptor, RNNTransducer
-from firth.rnn.runner import RNN, check_batch, run_cell
-from firth.rnn.serialize import load_model, register_model, save_model
+# The names below are imported lazily (PEP 562): ``import firth.rnn.cli`` — which the
+# ``firth`` command does for every sub-command, ``firth train`` included — must not import
+# torch. ``from firth.rnn import RNN`` imports the submodule on first use.
+_EXPORTS = {
+    "firth.rnn.cells": ["CELL_TYPES", "Cell", "GRUCell", "LSTMCell", "SRNNCell", "make_cell"],
+    "firth.rnn.runner": ["RNN", "check_batch", "run_cell"],
+    "firth.rnn.heads": ["MLP", "AcceptorHead", "TransducerHead", "length_mask", "pool", "sequence_loss",
+                        "transducer_loss"],
+    "firth.rnn.embedding": ["PAD", "UNK", "PAD_INDEX", "UNK_INDEX", "UNK_INIT", "WordEmbedding", "CharEncoder",
+                            "InputLayer"],
+    "firth.rnn.models": ["RNNAcceptor", "RNNTransducer"],
+    "firth.rnn.serialize": ["save_model", "load_model", "register_model"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = list(_WHERE)
 
-__all__ = [
-    "RNN", "Cell", "SRNNCell", "LSTMCell", "GRUCell", "CELL_TYPES", "make_cell", "check_batch", "run_cell",
-    "MLP", "AcceptorHead", "TransducerHead", "length_mask", "pool", "sequence_loss", "transducer_loss",
-    "PAD", "UNK", "PAD_INDEX", "UNK_INDEX", "UNK_INIT", "WordEmbedding", "CharEncoder", "InputLayer",
-    "RNNAcceptor", "RNNTransducer", "save_model", "load_model", "register_model",
-]
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'firth.rnn' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
