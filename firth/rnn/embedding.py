@@ -10,10 +10,11 @@ Index policy (fixed, so every model and data reader agrees):
 
 Initialising from firth vectors (:meth:`WordEmbedding.from_vectors`, duck-typed:
 ``kv.index_to_key``, ``kv.vectors``, ``kv.normalize``, ``w in kv``, ``kv[w]``,
-optionally ``kv.get_vector`` and ``kv.normalizer``): a vocabulary word takes its stored
-vector; a word outside the vectors' vocabulary takes ``kv.get_vector(w)`` when that
-gives one (fastText composes it from character n-grams), otherwise it is initialised like
-``<unk>``. The ``unk_init`` policy sets the ``<unk>`` row (and such uncovered words):
+optionally ``kv.has_vector``/``kv.get_vector`` and ``kv.normalizer``): a vocabulary word takes its stored
+vector; a word outside the vectors' vocabulary takes ``kv.get_vector(w)`` when the vectors
+can make one (they have ``has_vector``/``get_vector`` and ``kv.has_vector(w)`` is true, as
+fastText vectors do from character n-grams; an all-zero result counts as none), otherwise
+it is initialised like ``<unk>``. The ``unk_init`` policy sets the ``<unk>`` row (and such uncovered words):
 
 * ``"zero"``   — a zero vector: unknown words carry no lexical information;
 * ``"mean"``   — the mean of the pretrained rows: an "average word" (the default);
@@ -105,16 +106,17 @@ class WordEmbedding(nn.Module):
         weight = np.zeros((len(emb.itos), d), dtype=np.float64)
         covered = np.zeros(len(emb.itos), dtype=bool)
         key_to_index = getattr(kv, "key_to_index", None)
+        # Vectors for unseen words only from objects that can make them (FastTextVectors has
+        # has_vector/get_vector). Plain vectors are not asked: get_vector would only raise,
+        # after computing spelling suggestions — slow over thousands of task words.
+        subwords = hasattr(kv, "has_vector") and hasattr(kv, "get_vector")
         for i, w in enumerate(emb.itos[2:], start=2):
             known = (w in key_to_index) if key_to_index is not None else (w in kv)
             if known:
                 weight[i] = np.asarray(kv[w], dtype=np.float64)
                 covered[i] = True
-            elif hasattr(kv, "get_vector"):  # fastText: a vector from the word's n-grams
-                try:
-                    v = np.asarray(kv.get_vector(w), dtype=np.float64)
-                except (KeyError, FirthError):  # plain vectors: no vector for unseen words
-                    continue
+            elif subwords and kv.has_vector(w):  # fastText: a vector from the word's n-grams
+                v = np.asarray(kv.get_vector(w), dtype=np.float64)
                 if v.shape == (d,) and np.any(v):  # an all-zero vector means "no n-grams"
                     weight[i] = v
                     covered[i] = True

@@ -39,6 +39,16 @@ class StandIn:
         return np.full(self.vectors.shape[1], float(len(w)), dtype=np.float32)  # "from n-grams"
 
 
+class SubwordStandIn(StandIn):
+    """fastText-like: vectors for unseen words (has_vector says which)."""
+
+    def __init__(self, words, vectors):
+        super().__init__(words, vectors, subwords=True)
+
+    def has_vector(self, w):
+        return w in self or len(w) >= 3
+
+
 def test_rows_from_vectors_and_pad_unk_policy():
     emb = WordEmbedding.from_vectors(StandIn(WORDS, VECS), unk_init="mean")
     W = emb.embedding.weight.detach().numpy()
@@ -70,18 +80,31 @@ def test_task_words_unseen_get_subword_vectors_or_unk_policy():
     assert plain.itos[2:] == task_words and plain.covered == 2
     np.testing.assert_allclose(W[plain.index("cat")], VECS[1])
     np.testing.assert_allclose(W[plain.index("dogs")], 0.0)  # no vector: unk policy
-    ft = WordEmbedding.from_vectors(StandIn(WORDS, VECS, subwords=True), words=task_words)
-    np.testing.assert_allclose(ft.embedding.weight.detach().numpy()[ft.index("dogs")], 4.0)  # from "n-grams"
+    ft = WordEmbedding.from_vectors(SubwordStandIn(WORDS, VECS), words=task_words + ["ox"], unk_init="zero")
+    W = ft.embedding.weight.detach().numpy()
+    np.testing.assert_allclose(W[ft.index("dogs")], 4.0)  # from "n-grams"
+    np.testing.assert_allclose(W[ft.index("ox")], 0.0)  # has_vector false: unk policy
     assert ft.covered == 3
 
 
 def test_with_real_keyed_vectors():
     kv_mod = pytest.importorskip("firth.embeddings.vectors")
-    kv = kv_mod.KeyedVectors(WORDS, VECS)
-    emb = WordEmbedding.from_vectors(kv, words=["cat", "unseen"], unk_init="zero")
+    kv = kv_mod.KeyedVectors(WORDS, VECS, normalizer=Normalizer(lowercase=True))
+    emb = WordEmbedding.from_vectors(kv, words=["Cat", "unseen"], unk_init="zero")
     W = emb.embedding.weight.detach().numpy()
-    np.testing.assert_allclose(W[emb.index("cat")], VECS[1])
+    np.testing.assert_allclose(W[emb.index("CAT")], VECS[1])
     np.testing.assert_allclose(W[emb.index("unseen")], 0.0)
+
+
+def test_with_real_fasttext_vectors():
+    ft_mod = pytest.importorskip("firth.embeddings.fasttext_vectors")
+    rng = np.random.default_rng(0)
+    kv = ft_mod.FastTextVectors(WORDS, VECS, rng.standard_normal((50, 3)).astype(np.float32), minn=3, maxn=4)
+    emb = WordEmbedding.from_vectors(kv, words=["cat", "cats"], unk_init="zero")
+    W = emb.embedding.weight.detach().numpy()
+    np.testing.assert_allclose(W[emb.index("cat")], kv["cat"], rtol=1e-6)
+    np.testing.assert_allclose(W[emb.index("cats")], kv.get_vector("cats"), rtol=1e-6)  # from n-grams
+    assert np.any(W[emb.index("cats")]) and emb.covered == 2
 
 
 def test_frozen_and_padding_gets_no_gradient():
