@@ -127,9 +127,9 @@ class RNN(nn.Module):
 
     def __init__(
         self,
-        cell: str = "lstm",
-        input_size: int = 1,
-        hidden_size: int = 1,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
