@@ -32,7 +32,7 @@ CLASSIFIER_FORMAT = "firth-classifier-rnn/1"
 TAGGER_FORMAT = "firth-tagger-rnn/1"
 
 DEFAULTS = {
-    "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=12, patience=3,
+    "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=30, patience=5,
                      pooling="max", mlp_hidden=0, chars=False, freeze=False, max_minutes=9.5, vocab_from_vectors=100000,
                      unk_alpha=0.25, threads=0),
     "tagger": dict(dim=100, hidden=128, layers=1, dropout=0.33, lr=2e-3, batch_size=32, epochs=30, patience=4,
