@@ -13,6 +13,7 @@ dim 100, bigrams, early stopping on dev accuracy (best epoch kept).
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import zlib
@@ -36,7 +37,8 @@ class AvgConfig:
     epochs: int = 25
     lr: float = 0.5
     min_count: int = 1
-    patience: int = 5
+    patience: int = 10
+    select_se: float = 1.0  # keep the latest epoch within this many standard errors of the best dev accuracy
     threads: int = 0  # 0: all cores
     seed: int = 0
     lowercase: bool = False  # extra option; pretrained vectors bring their own normaliser
@@ -152,10 +154,15 @@ class AvgClassifier:
             stop_after=None):
         """Train. ``vectors``: a firth KeyedVectors to initialise word rows (its dim wins).
 
-        The learning rate decays linearly to 0 over ``config.epochs``; with dev data, the
-        epoch with the best dev accuracy is kept (ties go to the later epoch) and training
-        stops after ``patience`` epochs without improvement. ``stop_after``: run only the
-        first epochs of that schedule (used to refit on all data after a held-out run).
+        The learning rate decays linearly to 0 over ``config.epochs``. With dev data,
+        training stops after ``patience`` epochs without a new best dev accuracy, and the
+        model kept is chosen by the one-standard-error rule: the latest epoch whose dev
+        accuracy is within ``select_se`` standard errors (sqrt(a(1-a)/n_dev)) of the best so
+        far. Dev accuracy on a thousand examples varies by about a point between epochs, so
+        picking the single best epoch mostly picks noise -- often an early epoch still at a
+        high learning rate, which generalises worse than the annealed later ones
+        (``select_se=0`` picks strictly the best). ``stop_after``: run only the first epochs
+        of the schedule.
         """
         from firth.tasks.avg_kernels import train_epoch
 
@@ -197,6 +204,7 @@ class AvgClassifier:
         threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
         numba.set_num_threads(threads)
         best = (-1.0, None)
+        best_acc = -1.0
         bad = 0
         n = len(y)
         self.history = []
@@ -214,11 +222,14 @@ class AvgClassifier:
             if has_dev:
                 acc = float((self._proba(dev_ids, dev_offs).argmax(1) == dev_y).mean())
                 rec["dev_accuracy"] = acc
-                if acc >= best[0]:
-                    bad = 0 if acc > best[0] else bad + 1
-                    best = (acc, (self.W_in.copy(), self.W_out.copy(), ep + 1))
+                if acc > best_acc:
+                    best_acc, bad, take = acc, 0, True
                 else:
                     bad += 1
+                    se = math.sqrt(best_acc * (1.0 - best_acc) / len(dev_y))
+                    take = acc >= best_acc - cfg.select_se * se
+                if take:
+                    best = (acc, (self.W_in.copy(), self.W_out.copy(), ep + 1))
             self.history.append(rec)
             if bar is not None:
                 bar.set_postfix(loss=f"{loss:.4f}", **({"dev": f"{rec['dev_accuracy']:.4f}"} if has_dev else {}))
