@@ -124,7 +124,7 @@ def gradient_profile(model, length, n, vocab, seed, device) -> list[float]:
     """Mean over a batch of ‖∂loss/∂xₜ‖ for t = 1…length (the loss is on the final state).
 
     Computed in float64 on a copy of the model: the S-RNN's gradient falls below float32's
-    smallest number (~1e-45) within about 150 steps and would read as exactly zero.
+    smallest number (~1e-45) about 100 steps back and would read as exactly zero.
     """
     model = copy.deepcopy(model).double().eval()
     g = torch.Generator().manual_seed(seed)

@@ -54,22 +54,29 @@ def test_plain_and_fused_agree(cell, opts, bidirectional):
         assert all(float(g.abs().sum()) > 0 for g in g1)
 
 
-def test_fused_matches_torch_nn_lstm():
-    """The fused path is nn.LSTM on the same weights (an independent check of the plumbing)."""
-    m = RNN("lstm", 3, 4, num_layers=2, bidirectional=True).double()
-    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+@pytest.mark.parametrize("cell,ref_cls,opts", [
+    ("lstm", torch.nn.LSTM, {}), ("gru", torch.nn.GRU, {}), ("srnn", torch.nn.RNN, {"nonlinearity": "tanh"}),
+    ("srnn", torch.nn.RNN, {"nonlinearity": "relu"}),
+])
+def test_fused_and_plain_match_torch_nn_modules(cell, ref_cls, opts):
+    """Our RNN equals nn.LSTM / nn.GRU / nn.RNN loaded with the same weights (both paths)."""
+    m = RNN(cell, 3, 4, num_layers=2, bidirectional=True, **opts).double()
+    ref = ref_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, **opts).double()
     with torch.no_grad():
         for k, cell in enumerate(m.cells):
             sfx = f"_l{k // 2}" + ("_reverse" if k % 2 else "")
             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 getattr(ref, n + sfx).copy_(getattr(cell, n))
     x = batch()
-    y, s_n = m(x, LENGTHS)
     packed = pack_padded_sequence(x, LENGTHS, batch_first=True, enforce_sorted=False)
-    out, (h, c) = ref(packed)
+    out, h = ref(packed)
     out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
-    torch.testing.assert_close(y, out)
-    torch.testing.assert_close(s_n, torch.cat([c, h], dim=-1))
+    if cell == "lstm":
+        h = torch.cat([h[1], h[0]], dim=-1)  # our state is s = [c; h]
+    for path in ("plain", "fused"):
+        y, s_n = m(x, LENGTHS, path=path)
+        torch.testing.assert_close(y, out)
+        torch.testing.assert_close(s_n, h)
 
 
 @pytest.mark.parametrize("path", ["plain", "fused"])
