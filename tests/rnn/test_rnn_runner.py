@@ -63,10 +63,10 @@ def test_fused_and_plain_match_torch_nn_modules(cell, ref_cls, opts):
     m = RNN(cell, 3, 4, num_layers=2, bidirectional=True, **opts).double()
     ref = ref_cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, **opts).double()
     with torch.no_grad():
-        for k, cell in enumerate(m.cells):
+        for k, c in enumerate(m.cells):
             sfx = f"_l{k // 2}" + ("_reverse" if k % 2 else "")
             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(ref, n + sfx).copy_(getattr(cell, n))
+                getattr(ref, n + sfx).copy_(getattr(c, n))
     x = batch()
     packed = pack_padded_sequence(x, LENGTHS, batch_first=True, enforce_sorted=False)
     out, h = ref(packed)
