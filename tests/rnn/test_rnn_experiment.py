@@ -51,6 +51,8 @@ def test_tiny_run_and_cli(tmp_path, capsys):
     assert "(a) test accuracy by sequence length" in text and "S-RNN (init)" in text
     assert main(["experiment", "vanishing-gradient", "-o", str(tmp_path / "x.txt")]) == 1
     assert "name it *.png" in capsys.readouterr().err
+    assert main(["experiment", "vanishing-gradient", "-o", str(tmp_path / "no" / "x.png")]) == 1
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_cli_module_does_not_import_torch():
