@@ -128,8 +128,9 @@ def _classify_train(args):
     model = train_classifier(args.train, args.dev, arch=args.arch, vectors=kv, seed=args.seed, progress=not args.quiet,
                              avg_config=avg_config, rnn_options=rnn_options, log=_say)
     h = model.history
-    if h and "dev_accuracy" in h[-1]:
-        best = max(r.get("dev_accuracy", 0) for r in h)
+    key = "dev_accuracy" if h and "dev_accuracy" in h[-1] else "dev"
+    if h and key in h[-1]:
+        best = max(r.get(key, 0) for r in h)
         _say(f"trained {len(h)} epochs; best dev accuracy {best:.4f} (epoch {model.best_epoch}); {model.train_seconds:.1f}s")
     model.save(args.output)
     _say(f"model: {args.output}")
