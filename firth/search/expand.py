@@ -40,6 +40,12 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return (m / n).astype(np.float32, copy=False)
 
 
+def _matvec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """m @ v without BLAS: OpenBLAS's threaded gemv is ~15x slower when the cores are busy
+    (7.5 ms against 0.5 ms for 18,530 x 100 on the shared 2-core machine)."""
+    return np.einsum("ij,j->i", m, v)
+
+
 def looks_analysed(kv, analyzer: Analyzer) -> bool:
     """True when the vectors' vocabulary has no stop words, i.e. came from analysed text."""
     if not analyzer.stopwords:
@@ -136,9 +142,9 @@ class EmbeddingExpander:
             norm = np.linalg.norm(c)
             if norm == 0:
                 return []
-            return self._top(self.E @ (c / norm), n_terms, rows)
+            return self._top(_matvec(self.E, c / norm), n_terms, rows)
         # combsum: per query term, its `pool` nearest allowed terms, normalised, summed
-        S = self.E @ Q.T  # (V, q)
+        S = np.einsum("ij,kj->ik", self.E, Q)  # (V, q)
         fused = np.zeros(len(self.terms), np.float64)
         for j in range(S.shape[1]):
             top = self._top(S[:, j].copy(), pool, rows)
