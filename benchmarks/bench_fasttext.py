@@ -92,6 +92,8 @@ def firth_cmd(corpus, out, model, a) -> list[str]:
     cmd = [sys.executable, "-m", "firth.cli", "train", str(corpus), "-o", str(out), "--model", model,
            "--dim", "100", "--window", "5", "--negative", "5", "--epochs", str(a.epochs), "--sample", "1e-3",
            "--min-count", "5", "--workers", str(a.threads), "--alpha", str(a.lr), "--seed", "1", "-q"]
+    if a.ns_exponent is not None:
+        cmd += ["--ns-exponent", str(a.ns_exponent)]
     if model.startswith("fasttext"):
         cmd += ["--minn", "3", "--maxn", "6", "--bucket", str(a.bucket)]
     return cmd
@@ -196,6 +198,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--bucket", type=int, default=2_000_000)
     ap.add_argument("--words", type=int, default=5_000_000, help="words of en-mix for the speed runs")
+    ap.add_argument("--ns-exponent", type=float, default=None,
+                    help="firth's noise exponent (default: firth's 0.75; Facebook's fastText hard-codes 0.5)")
     ap.add_argument("--full", action="store_true", help="whole en-mix, 5 epochs, once, with Google analogies")
     ap.add_argument("--workdir", default="/tmp/firth-bench-fasttext")
     ap.add_argument("--only", default=None, help="run only these systems (comma list of ft, fb, sg) and save their timings")
@@ -215,7 +219,7 @@ def main(argv=None) -> int:
       subprocess.run(firth_cmd(ROOT / ".." / "shared" / "data" / "corpora" / "small" / "en-100k.txt",
                              work / "warm.firth", "fasttext-sg", argparse.Namespace(**{**vars(a), "epochs": 1, "bucket": 10_000})),
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tag = "full" if a.full else f"{a.words}"
+    tag = ("full" if a.full else f"{a.words}") + ("" if a.ns_exponent is None else f"-ns{a.ns_exponent}")
     o_ft, o_fb, o_sg = work / f"firth-ft-{tag}.firth", work / f"fb-{tag}.bin", work / f"firth-sg-{tag}.firth"
     systems = {
         "firth fasttext-sg": ("ft", lambda: firth_cmd(corpus, o_ft, "fasttext-sg", a), o_ft),
