@@ -16,6 +16,17 @@ from firth.errors import FirthError
 _MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _default_mode(is_dir: bool) -> int:
+    """The mode a plain open()/mkdir() would give (mkstemp/mkdtemp make 0600/0700)."""
+    return (0o777 if is_dir else 0o666) & ~_umask()
+
+
 def _opener(path: Path):
     with open(path, "rb") as f:
         head = f.read(6)
@@ -57,6 +68,7 @@ def atomic_write(path, mode: str = "wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode(False))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -76,6 +88,7 @@ def atomic_dir(path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
     try:
         yield tmp
+        os.chmod(tmp, _default_mode(True))
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old / "x")
