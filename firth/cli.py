@@ -29,7 +29,11 @@ COMMAND_MODULES = [
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if "default" in help.lower() or action.default in (None, False, argparse.SUPPRESS):
+            return help  # says its default itself, or has none worth showing
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
