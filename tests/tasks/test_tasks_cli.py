@@ -76,7 +76,10 @@ def test_tag_train_test_predict_and_column_errors(tmp_path, capsys, monkeypatch)
     rc, out, _ = run(["tag", "test", str(tmp_path / "t"), str(tmp_path / "tr.conll")], capsys)
     assert rc == 0 and out.splitlines()[0] == "accuracy 1.0000" and "f1 1.0000" in out
     rc, out, err = run(["tag", "test", str(tmp_path / "t"), str(tmp_path / "tr.conll"), "--column", "1"], capsys)
-    assert rc == 1 and "tr.conll:3: unknown tag 'DT'" in err  # the POS column: tags the model does not know
+    assert rc == 1 and "tr.conll:3: unknown tag 'DT'" in err  # the POS column: no tag the model knows
+    (tmp_path / "te.conll").write_text(sent + "The DT B-NP\ndog NN I-NP\nbarks VBZ B-XP\n\n")
+    rc, out, err = run(["tag", "test", str(tmp_path / "t"), str(tmp_path / "te.conll")], capsys)
+    assert rc == 0 and "accuracy 0.8333" in out and "1 tokens have gold tags the model never saw" in err
     import io
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("The dog barks\n"))
