@@ -33,13 +33,13 @@ def register(sub) -> None:
     p.add_argument("--negative", type=int, default=5, help="negative samples per positive example")
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--min-count", type=int, default=5, help="ignore words occurring fewer times")
-    p.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent words (default: no limit)")
+    p.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent words (None: no limit)")
     p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold for frequent words (0 = off)")
     p.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
     p.add_argument("--min-alpha", type=float, default=1e-4, help="final learning rate (linear decay over all epochs)")
     p.add_argument("--ns-exponent", type=float, default=0.75,
                    help="noise distribution = unigram ** this (1.0 = corpus frequency, 0 = uniform)")
-    p.add_argument("--workers", type=int, default=None, help="training threads (default: number of CPU cores, at most 8)")
+    p.add_argument("--workers", type=int, default=None, help="training threads (None: the number of CPU cores, at most 8)")
     p.add_argument("--seed", type=int, default=1, help="random seed (with --workers 1 results are bit-identical)")
     p.add_argument("--lowercase", action="store_true", help="lowercase tokens (saved with the vectors, applied to lookups)")
     p.add_argument("--digits", choices=["keep", "zero"], default="keep", help="map every digit to 0 (saved with the vectors)")
@@ -51,7 +51,7 @@ def register(sub) -> None:
     p.add_argument("--kernel", choices=["auto", "pairs", "batch"], default="auto",
                    help="skip-gram kernel: word2vec.c per-pair updates, or HogBatch (negatives shared across a window); auto = pairs")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
-                   help="save a checkpoint to DIR after every epoch, and resume from it if one is there (default: none)")
+                   help="save a checkpoint to DIR after every epoch, and resume from it if one is there (None: no checkpoints)")
     p.add_argument("--max-sentence-length", type=int, default=10_000,
                    help="longer lines are cut into pieces of this many tokens (no token is dropped)")
     p.add_argument("--minn", type=int, default=3, help="fastText: minimum character n-gram length")
