@@ -35,9 +35,10 @@ def register(sub) -> None:
     p.add_argument("output", help="output file (written atomically)")
     p.add_argument(
         "--format",
-        choices=["native", "word2vec-text", "word2vec-binary", "vec"],
+        choices=["native", "word2vec-text", "word2vec-binary", "vec", "fasttext-bin"],
         default="native",
-        help="output format: firth native archive, word2vec C text or binary, fastText .vec",
+        help="output format: firth native archive, word2vec C text or binary, fastText .vec, "
+        "or a Facebook fastText .bin (fastText vectors only)",
     )
     p.set_defaults(func=cmd_convert)
 

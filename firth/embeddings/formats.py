@@ -25,7 +25,7 @@ from firth.errors import FirthError
 from firth.io import atomic_write, open_binary
 from firth.text import Normalizer
 
-FORMATS = ("native", "word2vec-text", "word2vec-binary", "vec")
+FORMATS = ("native", "word2vec-text", "word2vec-binary", "vec", "fasttext-bin")
 NATIVE_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
 _FASTTEXT_MAGIC = struct.pack("<i", 793712314)  # Facebook fastText .bin / .ftz
@@ -276,12 +276,19 @@ def save_vectors(kv, path, format: str = "native") -> None:
     """Write ``kv`` to ``path`` atomically in one of FORMATS."""
     if format not in FORMATS:
         raise FirthError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
-    if format != "native":
+    if format not in ("native", "fasttext-bin"):
         for w in kv.index_to_key:
             if not w or any(c.isspace() for c in w):
                 raise FirthError(f"word {w!r} contains whitespace or is empty: the {format} format cannot hold it; use --format native")
     path = Path(path)
-    if format == "native":
+    if format == "fasttext-bin":
+        if not hasattr(kv, "save_facebook"):
+            raise FirthError(
+                f"--format fasttext-bin: {type(kv).__name__} has no character n-grams; only fastText "
+                "vectors (trained with --model fasttext-sg|fasttext-cbow, or read from a .bin) can be written as a Facebook .bin"
+            )
+        kv.save_facebook(path)
+    elif format == "native":
         _save_native(kv, path)
     elif format == "word2vec-binary":
         with atomic_write(path, "wb") as f:

@@ -67,3 +67,27 @@ def test_errors_are_one_line(vec_file, tmp_path, capsys, argv, message):
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("firth: error: ") and message in err and err.count("\n") == 1
+
+
+def test_convert_writes_facebook_bin_only_for_fasttext_vectors(vec_file, tmp_path, capsys):
+    # plain word2vec vectors have no n-grams: a clear refusal, nothing written
+    out = tmp_path / "x.bin"
+    assert main(["convert", str(vec_file), str(out), "--format", "fasttext-bin"]) == 1
+    assert "only fastText vectors" in capsys.readouterr().err and not out.exists()
+
+
+def test_convert_fasttext_native_to_facebook_bin_and_back(tmp_path):
+    from firth.embeddings.fasttext import FastText
+
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(30)]
+    sents = [[words[j] for j in rng.integers(0, 30, 20)] for _ in range(40)]
+    kv = FastText(model="sg", dim=8, epochs=1, min_count=1, workers=1, seed=3, bucket=500, progress=False).train(sents).wv
+    native = tmp_path / "ft.firth"
+    kv.save(native)
+    fb = tmp_path / "ft.bin"
+    assert main(["convert", str(native), str(fb), "--format", "fasttext-bin"]) == 0
+    assert detect_format(fb) == "fasttext-bin"
+    back = load_vectors(fb)
+    for w in words[:5] + ["unseen"]:
+        np.testing.assert_allclose(back.get_vector(w), kv.get_vector(w), atol=1e-6)
