@@ -186,15 +186,6 @@ class FastTextVectors(KeyedVectors):
         scores = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + EPS_COSMUL) if neg else np.prod(pos, axis=0)
         return self._top(scores, topn, self._exclude(positive + negative))
 
-    def doesnt_match(self, words):
-        words = [w for w in words if self.has_vector(w)]
-        if not words:
-            raise FirthError("doesnt_match: none of the words has a vector")
-        units = np.stack([self.get_vector(w, norm=True) for w in words])
-        mean = units.mean(axis=0)
-        mean /= np.linalg.norm(mean) or 1.0
-        return words[int(np.argmin(units @ mean))]
-
     def mean_vector(self, tokens, allow_empty: bool = False) -> np.ndarray:
         """Average of the tokens' vectors; unseen tokens count through their n-grams."""
         if isinstance(tokens, str):

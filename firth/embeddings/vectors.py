@@ -80,6 +80,11 @@ class KeyedVectors:
     def has_index_for(self, word: str) -> bool:
         return word in self
 
+    def has_vector(self, word: str) -> bool:
+        """Whether a vector can be given for ``word``: the vocabulary here; fastText
+        vectors also compose one for unseen words."""
+        return word in self
+
     def get_index(self, word: str, default=_MISSING) -> int:
         i = self.key_to_index.get(self.normalize(word))
         if i is None:
@@ -213,9 +218,9 @@ class KeyedVectors:
 
     def doesnt_match(self, words: Iterable[str]) -> str:
         """The word furthest from the mean of the others' unit vectors."""
-        words = [w for w in words if w in self]
+        words = [w for w in words if self.has_vector(w)]
         if not words:
-            raise FirthError("doesnt_match: none of the words is in the vocabulary")
+            raise FirthError("doesnt_match: none of the words has a vector")
         units = np.stack([self.get_vector(w, norm=True) for w in words])
         mean = units.mean(axis=0)
         mean /= np.linalg.norm(mean) or 1.0
