@@ -47,7 +47,7 @@ def compose_rows(word_rows, ngram_rows, offsets, ids, out):
 # sum over the list of each row's multiplicity / list length: adding a gradient g to every
 # list entry moves the *mean* of the list by ``sub_scale[w] * g`` (1.0 without repeats).
 
-from firth.embeddings.kernels import _fill_sentence, _sig_loss, lcg, noise_sample  # noqa: E402
+from firth.embeddings.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample  # noqa: E402
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -63,13 +63,7 @@ def train_ft_sg(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, sub_scale, 
     the memory traffic. Returns (loss, words, pairs).
     """
     dim = syn0.shape[1]
-    maxlen = 0
-    total = 0
-    for s in range(s0, s1):
-        L = offsets[s + 1] - offsets[s]
-        total += L
-        if L > maxlen:
-            maxlen = L
+    total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     h = np.zeros(dim, np.float32)
     grad = np.zeros(dim, np.float32)
@@ -149,13 +143,7 @@ def train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, keep, pro
     context words (a list: a row appears as often as it occurs); the hidden gradient is
     added to each of those entries, as Facebook's ``Model::update``. Returns (loss, words, examples)."""
     dim = syn0.shape[1]
-    maxlen = 0
-    total = 0
-    for s in range(s0, s1):
-        L = offsets[s + 1] - offsets[s]
-        total += L
-        if L > maxlen:
-            maxlen = L
+    total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     h = np.zeros(dim, np.float32)
     grad = np.zeros(dim, np.float32)

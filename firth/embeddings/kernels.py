@@ -205,9 +205,8 @@ def _fill_sentence(ids, a, b, keep, buf, r):
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
-    """Skip-gram, classic word2vec.c per-pair updates. Returns (loss, words, pairs)."""
-    dim = syn0.shape[1]
+def job_extent(offsets, s0, s1):
+    """Words in sentences s0..s1 (for the lr schedule) and the longest one (buffer size)."""
     maxlen = 0
     total = 0
     for s in range(s0, s1):
@@ -215,6 +214,14 @@ def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
         total += L
         if L > maxlen:
             maxlen = L
+    return total, maxlen
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
+    """Skip-gram, classic word2vec.c per-pair updates. Returns (loss, words, pairs)."""
+    dim = syn0.shape[1]
+    total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     neu1e = np.zeros(dim, np.float32)
     r = np.uint64(seed)
@@ -275,13 +282,7 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
     Returns (loss, words, pairs).
     """
     dim = syn0.shape[1]
-    maxlen = 0
-    total = 0
-    for s in range(s0, s1):
-        L = offsets[s + 1] - offsets[s]
-        total += L
-        if L > maxlen:
-            maxlen = L
+    total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     nt_max = negative + 1
     nc_max = 2 * window
@@ -365,13 +366,7 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
 def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed, cbow_mean):
     """CBOW with negative sampling (context mean or sum). Returns (loss, words, examples)."""
     dim = syn0.shape[1]
-    maxlen = 0
-    total = 0
-    for s in range(s0, s1):
-        L = offsets[s + 1] - offsets[s]
-        total += L
-        if L > maxlen:
-            maxlen = L
+    total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     neu1 = np.zeros(dim, np.float32)
     neu1e = np.zeros(dim, np.float32)
