@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--freeze", action="store_true")
+    ap.add_argument("--freeze-epochs", type=int, default=None, help="classify: pretrained embedding fixed for N epochs")
     args = ap.parse_args()
     kv = None
     if args.vectors:
@@ -45,6 +46,8 @@ def main():
 
         kv = load_vectors(args.vectors)
     opts = {"max_minutes": args.max_minutes, "epochs": args.epochs, "freeze": args.freeze}
+    if args.freeze_epochs is not None:
+        opts["freeze_epochs"] = args.freeze_epochs
     t0 = time.perf_counter()
     log = lambda m: print(m, flush=True)  # noqa: E731
     if args.task == "tag":
@@ -66,6 +69,7 @@ def main():
         rep = evaluate_classifier(m, DATA / te)
         res = {"accuracy": round(100 * rep.accuracy, 2), "macro_f1": round(100 * rep.macro_f1, 2)}
     out = {"task": args.task, "data": args.data, "chars": args.chars, "vectors": args.vectors, "freeze": args.freeze,
+           **({"freeze_epochs": args.freeze_epochs} if args.freeze_epochs is not None else {}),
            "seed": args.seed, **res, "train_seconds": round(m.train_seconds, 1), "epochs_run": len(m.history),
            "best_epoch": m.best_epoch, "wall_seconds": round(time.perf_counter() - t0, 1),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

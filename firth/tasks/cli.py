@@ -39,6 +39,8 @@ def register(sub):
                    help="avg: mean of word and word n-gram embeddings -> softmax (fastText style); bilstm: biLSTM acceptor -> MLP")
     p.add_argument("--ngrams", type=int, default=2, help="word n-grams up to this length (avg; 1: words only)")
     p.add_argument("--bucket", type=int, default=2_000_000, help="hash slots for word n-grams (avg)")
+    p.add_argument("--freeze-epochs", type=int, default=None, metavar="N",
+                   help="bilstm with --vectors: keep the pretrained vectors fixed for the first N epochs, then fine-tune (default 0)")
     _add_common_train(p)
     p.set_defaults(func=_classify_train)
     p = add_parser(csub, "test", "evaluate a classifier: accuracy, macro-F1, per-class table, confusion matrix")
@@ -125,6 +127,9 @@ def _classify_train(args):
                 setattr(avg_config, name, v)
     else:
         rnn_options = _neural_options(args)
+        if args.freeze_epochs is not None:
+            check(args.freeze_epochs >= 0, f"--freeze-epochs {args.freeze_epochs}: must be 0 or more")
+            rnn_options["freeze_epochs"] = args.freeze_epochs
     model = train_classifier(args.train, args.dev, arch=args.arch, vectors=kv, seed=args.seed, progress=not args.quiet,
                              avg_config=avg_config, rnn_options=rnn_options, log=_say)
     h = model.history

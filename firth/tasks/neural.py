@@ -33,8 +33,8 @@ TAGGER_FORMAT = "firth-tagger-rnn/1"
 
 DEFAULTS = {
     "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=30, patience=5,
-                     pooling="max", mlp_hidden=0, chars=False, freeze=False, max_minutes=9.5, vocab_from_vectors=100000,
-                     unk_alpha=0.25, threads=0),
+                     pooling="max", mlp_hidden=0, chars=False, freeze=False, freeze_epochs=0, max_minutes=9.5,
+                     vocab_from_vectors=100000, unk_alpha=0.25, threads=0),
     "tagger": dict(dim=100, hidden=128, layers=1, dropout=0.33, lr=2e-3, batch_size=32, epochs=30, patience=4,
                    mlp_hidden=0, chars=True, char_dim=25, char_hidden=25, freeze=False, max_minutes=14.0,
                    vocab_from_vectors=100000, unk_alpha=0.25, threads=0),
@@ -125,15 +125,20 @@ def _prebatch(embed, sents, idx_batches):
     return [(b, embed.batch([sents[i] for i in b])) for b in idx_batches]
 
 
-def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=True, desc="train", row_counts=None, log=None):
+def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=True, desc="train", row_counts=None, log=None,
+               hold_params=None):
     """Generic loop. ``train_batches``: list of (indices, batch dict); ``loss_fn(model, idx, batch)``;
-    ``dev_eval(model) -> score`` (higher is better) or None. Returns history."""
+    ``dev_eval(model) -> score`` (higher is better) or None. ``hold_params`` (e.g. the pretrained
+    embedding) are kept fixed for the first ``opts["freeze_epochs"]`` epochs, then trained.
+    Returns history."""
     from firth.rnn import UNK_INDEX
 
     rng = np.random.RandomState(seed)
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.Adam(params, lr=opts["lr"])
+    hold = int(opts.get("freeze_epochs") or 0)
+    held = [p for p in (hold_params or []) if p.requires_grad] if hold else []
     drop_p = None
     if row_counts is not None and opts.get("unk_alpha"):
         a = opts["unk_alpha"]
@@ -149,6 +154,8 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
         bar = tqdm(total=total_steps, desc=desc, unit="batch", leave=False)
     stopped = ""
     for ep in range(opts["epochs"]):
+        for p in held:  # no grad -> Adam skips the parameter
+            p.requires_grad_(ep >= hold)
         model.train()
         tot, n = 0.0, 0
         for bi in rng.permutation(len(train_batches)):
@@ -190,6 +197,8 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
         if dev_eval is not None and opts.get("patience") and bad >= opts["patience"]:
             stopped = "patience"
             break
+    for p in held:
+        p.requires_grad_(True)
     if bar is not None:
         bar.close()
     if best_state is not None:
@@ -290,8 +299,9 @@ class AcceptorClassifier(_Neural):
         def loss_fn(model, idx, batch):
             return sequence_loss(model(**batch), y[torch.from_numpy(np.asarray(idx))])
 
+        hold = [embed.words.embedding.weight] if vectors is not None else None
         self.history = train_loop(self.net, loss_fn, batches, dev_eval, o, self.seed, progress, "bilstm classifier",
-                                  row_counts, log)
+                                  row_counts, log, hold_params=hold)
         self._finish(t0)
         return self
 

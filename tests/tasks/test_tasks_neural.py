@@ -86,3 +86,20 @@ def test_tagger_from_firth_vectors_uses_their_normaliser(tmp_path):
     from firth.tasks.tagging import load_tagger
 
     assert load_tagger(tmp_path / "t").net.embed.words.index("DOG") == emb.index("dog")
+
+
+def test_acceptor_freeze_epochs_holds_pretrained_rows_then_trains_them():
+    from firth.embeddings.vectors import KeyedVectors
+
+    kv = KeyedVectors(["good", "bad", "film"], np.eye(3, 4, dtype=np.float32))
+    docs = [["good", "film"], ["bad", "film"]] * 8
+    labels = ["pos", "neg"] * 8
+    opts = dict(SMALL, dim=4, freeze_epochs=1)
+    m1 = AcceptorClassifier(seed=0, **dict(opts, epochs=1)).fit(docs, labels, vectors=kv, progress=False)
+    emb = m1.net.embed.words
+    w1 = emb.embedding.weight.detach().numpy()
+    np.testing.assert_array_equal(w1[emb.index("good")], kv["good"])  # held in epoch 1
+    assert emb.embedding.weight.requires_grad  # released after training
+    m2 = AcceptorClassifier(seed=0, **dict(opts, epochs=2)).fit(docs, labels, vectors=kv, progress=False)
+    w2 = m2.net.embed.words.embedding.weight.detach().numpy()
+    assert not np.array_equal(w2[emb.index("good")], kv["good"])  # trained from epoch 2
