@@ -103,9 +103,6 @@ class FastText(Word2Vec):
 
     # ------------------------------------------------------------------ weights
     def _init_weights(self):
-        from firth.embeddings.fasttext_kernels import subword_scale
-        from firth.embeddings.subwords import subword_table
-
         V, d = len(self.vocab), self.dim
         rng = np.random.default_rng(self.seed)
         rows = V + self.n_buckets
@@ -117,26 +114,25 @@ class FastText(Word2Vec):
             blk = rng.random((min(step, rows - s), d), dtype=np.float32)
             self.syn0[s : s + step] = (blk * np.float32(2.0) - np.float32(1.0)) * lim
         self.syn1 = np.zeros((V, d), dtype=np.float32)
-        off, sub = subword_table(self.vocab.words, self.minn, self.maxn, self.n_buckets)
-        self._subwords = (off, sub, subword_scale(off, sub))
+        self._subwords = None
+        self._subword_tables()
 
-    # ------------------------------------------------------------------ training
-    def _job_fn(self):
-        from firth.embeddings import fasttext_kernels as K
-
-        enc = self._encoded
-        ids, offsets = enc.ids, enc.offsets
-        syn0, syn1 = self.syn0, self.syn1
-        keep = self.vocab.keep_probs(self.sample)
-        prob, alias = self.vocab.noise_table(self.ns_exponent)
-        window, negative = int(self.window), int(self.negative)
+    def _subword_tables(self):
+        """Each vocabulary word's subword rows (CSR offsets, ids) and averaging scale, built once."""
         if self._subwords is None:
             from firth.embeddings.fasttext_kernels import subword_scale
             from firth.embeddings.subwords import subword_table
 
             off, sub = subword_table(self.vocab.words, self.minn, self.maxn, self.n_buckets)
             self._subwords = (off, sub, subword_scale(off, sub))
-        off, sub, scale = self._subwords
+        return self._subwords
+
+    # ------------------------------------------------------------------ training
+    def _job_fn(self):
+        from firth.embeddings import fasttext_kernels as K
+
+        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
+        off, sub, scale = self._subword_tables()
         if self.model == "cbow":
 
             def job(s0, s1, a0, a1, seed):

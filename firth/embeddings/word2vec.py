@@ -380,15 +380,17 @@ class Word2Vec:
         self.syn1 = self.syn0 if self.tied else np.zeros((V, d), dtype=np.float32)
 
     # ------------------------------------------------------------------ training
+    def _kernel_inputs(self):
+        """What every training kernel takes: (ids, offsets, syn0, syn1, keep, prob, alias, window, negative)."""
+        enc = self._encoded
+        prob, alias = self.vocab.noise_table(self.ns_exponent)
+        return (enc.ids, enc.offsets, self.syn0, self.syn1, self.vocab.keep_probs(self.sample),
+                prob, alias, int(self.window), int(self.negative))
+
     def _job_fn(self):
         from firth.embeddings import kernels as K
 
-        enc = self._encoded
-        ids, offsets = enc.ids, enc.offsets
-        syn0, syn1 = self.syn0, self.syn1
-        keep = self.vocab.keep_probs(self.sample)
-        prob, alias = self.vocab.noise_table(self.ns_exponent)
-        window, negative = int(self.window), int(self.negative)
+        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
         kern = self.resolved_kernel()
         if kern == "cbow":
             cm = self.cbow_mean
