@@ -219,7 +219,7 @@ def main(argv=None) -> int:
       subprocess.run(firth_cmd(ROOT / ".." / "shared" / "data" / "corpora" / "small" / "en-100k.txt",
                              work / "warm.firth", "fasttext-sg", argparse.Namespace(**{**vars(a), "epochs": 1, "bucket": 10_000})),
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tag = ("full" if a.full else f"{a.words}") + ("" if a.ns_exponent is None else f"-ns{a.ns_exponent}")
+    tag = ("full" if a.full else f"{a.words}-t{a.threads}") + ("" if a.ns_exponent is None else f"-ns{a.ns_exponent}")
     o_ft, o_fb, o_sg = work / f"firth-ft-{tag}.firth", work / f"fb-{tag}.bin", work / f"firth-sg-{tag}.firth"
     systems = {
         "firth fasttext-sg": ("ft", lambda: firth_cmd(corpus, o_ft, "fasttext-sg", a), o_ft),

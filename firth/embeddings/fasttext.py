@@ -103,16 +103,25 @@ class FastText(Word2Vec):
 
     # ------------------------------------------------------------------ weights
     def _init_weights(self):
+        import threading
+
+        from firth.embeddings.fasttext_kernels import uniform_rows
+
         V, d = len(self.vocab), self.dim
-        rng = np.random.default_rng(self.seed)
         rows = V + self.n_buckets
-        # fastText: input uniform in [-1/dim, 1/dim], output zero
+        # fastText: input uniform in [-1/dim, 1/dim], output zero. Filled by Numba on every
+        # worker (the bucket matrix is most of the memory); the result does not depend on
+        # the number of workers.
         self.syn0 = np.empty((rows, d), dtype=np.float32)
-        step = 1 << 16
         lim = np.float32(1.0 / d)
-        for s in range(0, rows, step):
-            blk = rng.random((min(step, rows - s), d), dtype=np.float32)
-            self.syn0[s : s + step] = (blk * np.float32(2.0) - np.float32(1.0)) * lim
+        n = max(1, min(self.workers, rows // 65536 + 1))
+        cuts = [rows * k // n for k in range(n + 1)]
+        ts = [threading.Thread(target=uniform_rows, args=(self.syn0, cuts[k], cuts[k + 1], lim, self.seed))
+              for k in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
         self.syn1 = np.zeros((V, d), dtype=np.float32)
         self._subwords = None
         self._subword_tables()

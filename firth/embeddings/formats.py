@@ -313,9 +313,18 @@ def save_vectors(kv, path, format: str = "native") -> None:
 
 
 def _write_npy(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
+    # The .npy header, then the array's own buffer in 64 MiB slices: np.lib.format.write_array
+    # copies a non-file stream through 16 MiB tobytes() chunks, twice as slow on the 800 MB
+    # bucket matrix of a fastText model.
     arr = np.ascontiguousarray(arr)
+    if arr.dtype.hasobject:
+        raise FirthError(f"{name}: object arrays cannot be stored")
     with zf.open(name, "w", force_zip64=True) as f:
-        np.lib.format.write_array(f, arr, allow_pickle=False)
+        np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(arr))
+        data = memoryview(arr.reshape(-1)).cast("B") if arr.size else memoryview(b"")
+        step = 1 << 26
+        for s in range(0, len(data), step):
+            f.write(data[s : s + step])
 
 
 def _save_native(kv, path: Path) -> None:

@@ -152,3 +152,20 @@ def test_checkpoint_resume_gives_the_same_vectors(tmp_path):
     np.testing.assert_array_equal(resumed.syn0, full.syn0)
     with pytest.raises(FirthError, match="different settings"):
         FastText(model="sg", dim=16, epochs=2, min_count=3, workers=1, seed=7, bucket=6000).train(str(corpus), checkpoint=ck)
+
+
+def test_uniform_init_is_uniform_and_independent_of_the_thread_split():
+    out1 = np.empty((5000, 16), np.float32)
+    K.uniform_rows(out1, 0, 5000, np.float32(0.0625), 7)
+    out2 = np.empty_like(out1)
+    for a, b in [(0, 1234), (1234, 1235), (1235, 5000)]:  # any split of the rows
+        K.uniform_rows(out2, a, b, np.float32(0.0625), 7)
+    assert np.array_equal(out1, out2)
+    assert out1.min() >= -0.0625 and out1.max() < 0.0625
+    # uniform on [-l, l): mean 0, variance l^2 / 3; rows and columns uncorrelated
+    assert abs(out1.mean()) < 5e-4 and abs(out1.var() / (0.0625**2 / 3) - 1) < 0.02
+    assert abs(np.corrcoef(out1[:, 0], out1[:, 1])[0, 1]) < 0.05
+    assert abs(np.corrcoef(out1[:-1, 0], out1[1:, 0])[0, 1]) < 0.05
+    out3 = np.empty_like(out1)
+    K.uniform_rows(out3, 0, 5000, np.float32(0.0625), 8)
+    assert not np.array_equal(out1, out3)  # the seed matters
