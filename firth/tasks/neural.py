@@ -97,11 +97,13 @@ def build_input(train_sents, vectors, opts, seed):
         for w, c in counts.items():
             ncounts[norm(w)] += c
         words = [w for w, _ in ncounts.most_common()]
+        n_train = len(words)
         extra = opts.get("vocab_from_vectors") or 0
-        if extra:
+        if extra:  # so that test words unseen in training keep their pretrained vectors (held fixed)
             have = set(words)
             words += [w for w in vectors.index_to_key[:extra] if w not in have]
-        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts["freeze"], unk_init="mean", seed=seed)
+        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts["freeze"], unk_init="mean",
+                                         seed=seed, trainable=n_train)
         wcounts = ncounts
     else:
         words = [w for w, _ in counts.most_common()]

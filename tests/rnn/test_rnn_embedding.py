@@ -143,3 +143,30 @@ def test_batch_errors():
         layer.batch([["cat"], []])
     with pytest.raises(FirthError, match="word ids"):
         layer(torch.randn(2, 3))
+
+
+def test_trainable_head_and_fixed_tail_train_exactly_like_one_table():
+    # the training words ("cat", "sat") are parameters; "the", "mat" (vectors only) are fixed
+    full = WordEmbedding.from_vectors(StandIn(WORDS, VECS), words=["cat", "sat", "the", "mat"])
+    split = WordEmbedding.from_vectors(StandIn(WORDS, VECS), words=["cat", "sat", "the", "mat"], trainable=2)
+    assert split.itos == full.itos and split.n_trainable == 4 and tuple(split.fixed.shape) == (2, 3)
+    assert torch.equal(split.weight, full.embedding.weight.detach())
+    ids = torch.tensor([[2, 3, 4], [5, UNK_INDEX, PAD_INDEX]])  # both parts and the specials
+    assert torch.equal(split(ids), full(ids))
+    opt_f = torch.optim.Adam(full.parameters(), lr=0.1)
+    opt_s = torch.optim.Adam(split.parameters(), lr=0.1)
+    assert sum(p.numel() for p in split.parameters()) == 4 * 3  # only the head is a parameter
+    train = torch.tensor([[2, 3, UNK_INDEX], [3, 2, PAD_INDEX]])  # training batches: head rows only
+    for step in range(5):
+        for emb, opt in ((full, opt_f), (split, opt_s)):
+            opt.zero_grad()
+            (emb(train) * torch.arange(3.0)).pow(2).sum().backward()
+            opt.step()
+    np.testing.assert_allclose(split.weight.numpy(), full.embedding.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(split.weight[4:].numpy(), VECS[[0, 3]])  # fixed rows kept their vectors
+    assert not np.allclose(split.weight[2].numpy(), VECS[1])  # trained rows moved
+    again = WordEmbedding.from_config(split.config())
+    again.load_state_dict(split.state_dict())
+    assert again.n_trainable == 4 and torch.equal(again(ids), split(ids))
+    with pytest.raises(FirthError, match="trainable"):
+        WordEmbedding(WORDS, 3, trainable=9)
