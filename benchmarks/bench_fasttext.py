@@ -111,14 +111,18 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
         msg = err.read()
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{msg.decode(errors='replace')[-2000:]}")
-    print(f"    (transparent huge pages: up to {huge:.0f} MB)", flush=True)
+    import re
+
+    trained = re.search(rb"trained in ([0-9.]+) s", msg)  # firth's own training time, from its summary line
+    print(f"    (transparent huge pages: up to {huge:.0f} MB"
+          + (f"; firth training alone {float(trained.group(1)):.1f} s" if trained else "") + ")", flush=True)
     return wall, ru.ru_maxrss / 1024.0
 
 
 def firth_cmd(corpus, out, model, a) -> list[str]:
     cmd = [sys.executable, "-m", "firth.cli", "train", str(corpus), "-o", str(out), "--model", model,
            "--dim", "100", "--window", "5", "--negative", "5", "--epochs", str(a.epochs), "--sample", "1e-3",
-           "--min-count", "5", "--workers", str(a.threads), "--alpha", str(a.lr), "--seed", "1", "-q"]
+           "--min-count", "5", "--workers", str(a.threads), "--alpha", str(a.lr), "--seed", "1"]
     if a.ns_exponent is not None:
         cmd += ["--ns-exponent", str(a.ns_exponent)]
     if model.startswith("fasttext"):

@@ -47,7 +47,7 @@ def compose_rows(word_rows, ngram_rows, offsets, ids, out):
 # sum over the list of each row's multiplicity / list length: adding a gradient g to every
 # list entry moves the *mean* of the list by ``sub_scale[w] * g`` (1.0 without repeats).
 
-from firth.embeddings.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample, uniform24  # noqa: E402
+from firth.embeddings.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample, prefetch_row, uniform24  # noqa: E402
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -87,6 +87,10 @@ def train_ft_sg(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, sub_scale, 
             hi = min(n, i + bw + 1)
             if hi - lo <= 1:
                 continue
+            if i + 1 < n:  # the next centre word's rows load while this one trains
+                nx = buf[i + 1]
+                for p in range(sub_off[nx], sub_off[nx + 1]):
+                    prefetch_row(syn0, sub_rows[p])
             p0 = sub_off[w]
             p1 = sub_off[w + 1]
             for k in range(dim):
