@@ -132,7 +132,7 @@ def heavy_lock(enabled: bool):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--words", type=int, default=5_000_000, help="corpus size in words (prefix of en-mix)")
+    ap.add_argument("--words", type=int, default=5_000_000, help="corpus size in words (prefix of en-mix; 0 = all of it)")
     ap.add_argument("--models", default="sg,cbow")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--runs", type=int, default=3)
@@ -148,8 +148,9 @@ def main(argv=None):
         ENTRY = ["-m", "firth.embeddings.train_cli"]
     if not ENMIX.exists():
         sys.exit(f"shared data not found: {ENMIX}")
-    corpus = make_corpus(args.words)
-    print(f"corpus: {corpus} ({args.words:,} words, 1,000 per line); {args.runs} runs each, medians", flush=True)
+    corpus = make_corpus(args.words or None)
+    size = f'{args.words:,}' if args.words else 'all'
+    print(f"corpus: {corpus} ({size} words, 1,000 per line); {args.runs} runs each, medians", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmpdir:
         for model in args.models.split(","):

@@ -71,7 +71,8 @@ def main():
     out = {"task": args.task, "data": args.data, "chars": args.chars, "vectors": args.vectors, "freeze": args.freeze,
            **({"freeze_epochs": args.freeze_epochs} if args.freeze_epochs is not None else {}),
            "seed": args.seed, **res, "train_seconds": round(m.train_seconds, 1), "epochs_run": len(m.history),
-           "best_epoch": m.best_epoch, "wall_seconds": round(time.perf_counter() - t0, 1),
+           "best_epoch": m.best_epoch,
+           "best_dev": round(100 * max((h["dev"] for h in m.history if "dev" in h), default=float("nan")), 2), "wall_seconds": round(time.perf_counter() - t0, 1),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     print("RESULT", json.dumps(out), flush=True)
     with open(ROOT / "benchmarks" / "tasks_neural.jsonl", "a", encoding="utf-8") as f:

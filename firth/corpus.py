@@ -24,6 +24,7 @@ Memory is bounded by the vocabulary (the token -> id dictionary), not by the cor
 from __future__ import annotations
 
 import lzma
+import mmap
 import os
 import tempfile
 import zlib
@@ -38,6 +39,7 @@ from firth.io import open_binary
 
 MAX_SENTENCE_LENGTH = 10_000
 BLOCK_SIZE = 1 << 20
+REMAP_CHUNK = 1 << 22  # tokens remapped between two releases of the ids' pages
 _WS = (b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c")
 
 
@@ -235,6 +237,7 @@ class EncodedCorpus:
         self.counts = counts
         self._workdir = workdir  # a TemporaryDirectory kept alive with this object
         self._ids = None
+        self._mm = None  # the np.memmap behind ids (its pages can be released, see release())
         self.premap = None  # raw token id -> provisional word id, applied at remap time
 
     @property
@@ -243,8 +246,34 @@ class EncodedCorpus:
             if self.n_tokens == 0:
                 self._ids = np.zeros(0, dtype=np.int32)
             else:
-                self._ids = np.memmap(self.ids_path, dtype=np.int32, mode="r+", shape=(self.n_tokens,)).view(np.ndarray)
+                self._mm = np.memmap(self.ids_path, dtype=np.int32, mode="r+", shape=(self.n_tokens,))
+                self._ids = self._mm.view(np.ndarray)
         return self._ids
+
+    def release(self, s0: int = 0, s1: int | None = None) -> None:
+        """Drop the pages of sentences [s0, s1) from this process's resident memory.
+
+        Why: the ids are a shared file mapping, so pages a job has read stay counted in the
+        process's RSS although the OS page cache holds them anyway. ``MADV_DONTNEED`` unmaps
+        them (written data is kept: the mapping is shared with the file); the next read maps
+        them again from the page cache. Only whole pages inside the range are dropped, so
+        threads working on neighbouring ranges are never disturbed.
+        """
+        mm = getattr(self._mm, "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        s1 = self.n_sentences if s1 is None else s1
+        self._release_bytes(int(self.offsets[s0]) * 4, int(self.offsets[s1]) * 4)
+
+    def _release_bytes(self, a: int, b: int) -> None:
+        mm = getattr(self._mm, "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        a = -(-a // page) * page
+        b = min(b, len(mm)) // page * page
+        if b > a:
+            mm.madvise(mmap.MADV_DONTNEED, a, b - a)
 
     @property
     def n_sentences(self) -> int:
@@ -261,7 +290,15 @@ class EncodedCorpus:
             self.premap = None
         ids = self.ids
         new_offsets = np.empty_like(self.offsets)
-        n = compact_remap(ids, self.offsets, mapping, new_offsets)
+        # in chunks of ~4M tokens, releasing the pages behind each (writes never pass reads)
+        n, s, ns = 0, 0, self.n_sentences
+        new_offsets[0] = 0
+        while s < ns:
+            e = int(np.searchsorted(self.offsets, self.offsets[s] + REMAP_CHUNK, side="right")) - 1
+            e = min(max(e, s + 1), ns)
+            n = compact_remap(ids, self.offsets, mapping, new_offsets, s, e, n)
+            self._release_bytes(0, int(self.offsets[e]) * 4)
+            s = e
         # drop sentences that became empty
         keep = np.concatenate([[True], np.diff(new_offsets) > 0])
         self.offsets = np.ascontiguousarray(new_offsets[keep])
@@ -273,6 +310,7 @@ class EncodedCorpus:
 
     def close(self):
         self._ids = None
+        self._mm = None
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
@@ -438,9 +476,13 @@ def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus
     if n_tokens == 0:
         where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
-    ids_mm = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(n_tokens,))
-    raw_counts = np.bincount(ids_mm, minlength=len(raw_words)).astype(np.int64)
-    del ids_mm
+    raw_counts = np.zeros(len(raw_words), np.int64)
+    with open(ids_path, "rb") as f:  # in chunks: the ids never all sit in this process's memory
+        while True:
+            chunk = np.fromfile(f, dtype=np.int32, count=1 << 22)
+            if not len(chunk):
+                break
+            raw_counts += np.bincount(chunk, minlength=len(raw_words))
     norm = _normalize_fn(normalizer)
     premap = None
     if norm is None:

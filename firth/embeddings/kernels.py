@@ -161,12 +161,10 @@ def sample_noise_many(prob, alias, seed, n):
 
 
 @njit(nogil=True, cache=True)
-def compact_remap(ids, offsets, mapping, new_offsets):
-    """In place: ids[k] <- mapping[ids[k]], dropping -1; returns the new token count."""
-    w = 0
-    ns = offsets.shape[0] - 1
-    new_offsets[0] = 0
-    for s in range(ns):
+def compact_remap(ids, offsets, mapping, new_offsets, s0, s1, w):
+    """In place, for sentences [s0, s1): ids[k] <- mapping[ids[k]], dropping -1, written from
+    position ``w`` (the count so far); returns the new count. ``new_offsets[s0]`` must hold ``w``."""
+    for s in range(s0, s1):
         for k in range(offsets[s], offsets[s + 1]):
             m = mapping[ids[k]]
             if m >= 0:

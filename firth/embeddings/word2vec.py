@@ -81,8 +81,10 @@ class EpochRunner:
     ``min_alpha`` over ``total_epochs`` epochs of ``offsets[-1]`` words each.
     """
 
-    def __init__(self, offsets, workers: int, alpha: float, min_alpha: float, seed: int, job_words: int = JOB_WORDS):
+    def __init__(self, offsets, workers: int, alpha: float, min_alpha: float, seed: int, job_words: int = JOB_WORDS,
+                 after_job=None):
         self.offsets = offsets
+        self.after_job = after_job  # called with (s0, s1) after each job (e.g. to release its pages)
         self.workers = workers
         self.alpha = float(alpha)
         self.min_alpha = float(min_alpha)
@@ -124,6 +126,8 @@ class EpochRunner:
                     a0 = self.lr_at(g, total_words)
                     a1 = self.lr_at(g + nw * self.workers, total_words) if self.workers > 1 else self.lr_at(g + nw, total_words)
                     loss, words, ex = job_fn(s0, s1, a0, a1, np.uint64(job_seed(self.seed, se, jid)))
+                    if self.after_job is not None:
+                        self.after_job(s0, s1)
                     losses[k] += loss
                     examples[k] += ex
                     done[k] += words
@@ -434,7 +438,8 @@ class Word2Vec:
         cbs = self.callbacks if callbacks is None else list(callbacks)
         show = self.progress if progress is None else progress
         enc = self._encoded
-        runner = EpochRunner(enc.offsets, self.workers, self.alpha, self.min_alpha, self.seed)
+        runner = EpochRunner(enc.offsets, self.workers, self.alpha, self.min_alpha, self.seed,
+                             after_job=getattr(enc, "release", None))
         job = self._job_fn()
         T = enc.n_tokens
         bar = progress_bar(T * (epochs - start_epoch), bool(show))

@@ -166,3 +166,49 @@ def test_python_path_for_stripping_normalizer(tmp_path):
     p = _write(tmp_path / "c.txt", "a , b\n, ,\nc")
     enc = encode_corpus(p, normalizer=Normalizer(punct="strip"))
     assert enc.premap is None and _decode(enc) == [["a", "b"], ["c"]]
+
+
+def _rss_file_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1])
+    return None
+
+
+def test_remap_in_chunks_and_release_keep_the_ids(tmp_path, monkeypatch):
+    import firth.corpus as C
+
+    rng = np.random.default_rng(0)
+    lines = [" ".join(f"w{int(x)}" for x in rng.zipf(1.5, size=int(rng.integers(1, 30))) if x < 200) or "w1"
+             for _ in range(400)]
+    p = tmp_path / "c.txt"
+    p.write_text("\n".join(lines) + "\n")
+    want_sents = [[w for w in ln.split()] for ln in lines]
+    monkeypatch.setattr(C, "REMAP_CHUNK", 7)  # many chunks, sentence by sentence
+    enc = encode_corpus(p)
+    vocab, mapping = Vocab.from_counts(enc.words, enc.counts, min_count=3)
+    enc.remap(mapping)
+    kept = [[vocab.index[w] for w in s if w in vocab.index] for s in want_sents]
+    kept = [s for s in kept if s]
+    assert enc.n_sentences == len(kept)
+    assert [enc.sentence(s).tolist() for s in range(enc.n_sentences)] == kept
+    before = enc.ids.copy()
+    enc.release(0, enc.n_sentences // 2)
+    enc.release()
+    np.testing.assert_array_equal(enc.ids, before)  # read again from the page cache
+
+
+@pytest.mark.skipif(_rss_file_kib() is None, reason="needs Linux /proc/self/status")
+def test_release_returns_the_pages_of_the_mapping(tmp_path):
+    p = tmp_path / "big.txt"
+    line = " ".join(f"w{i % 500}" for i in range(1000))
+    p.write_text((line + "\n") * 4000)  # 4M tokens = 16 MB of ids
+    enc = encode_corpus(p)
+    vocab, mapping = Vocab.from_counts(enc.words, enc.counts, min_count=1)
+    enc.remap(mapping)
+    assert int(enc.ids.sum()) > 0  # every page mapped again
+    touched = _rss_file_kib()
+    enc.release()
+    assert touched - _rss_file_kib() > 12_000  # KiB: most of the 16 MB left the process
+    assert int(enc.ids[-1]) == vocab.index["w499"]
