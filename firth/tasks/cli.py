@@ -40,7 +40,7 @@ def register(sub):
     p.add_argument("--ngrams", type=int, default=2, help="word n-grams up to this length (avg; 1: words only)")
     p.add_argument("--bucket", type=int, default=2_000_000, help="hash slots for word n-grams (avg)")
     p.add_argument("--freeze-epochs", type=int, default=None, metavar="N",
-                   help="bilstm with --vectors: keep the pretrained vectors fixed for the first N epochs, then fine-tune (default 0)")
+                   help="bilstm with --vectors: keep the pretrained vectors fixed for the first N epochs, then fine-tune (default 1; 0 fine-tunes from the start)")
     _add_common_train(p)
     p.set_defaults(func=_classify_train)
     p = add_parser(csub, "test", "evaluate a classifier: accuracy, macro-F1, per-class table, confusion matrix")
