@@ -172,6 +172,10 @@ class FastText(Word2Vec):
 
         The matrices are views of the trainer's (no 800 MB copy); train further and they move.
         """
+        return self.vectors(copy=False)
+
+    def vectors(self, copy: bool = False):
+        """As :attr:`wv`; ``copy=True`` gives matrices of their own."""
         from firth.embeddings.fasttext_vectors import FastTextVectors
         from firth.errors import FirthError
 
@@ -193,7 +197,8 @@ class FastText(Word2Vec):
                 "lr_update_rate": 100,
             },
         }
+        cp = np.copy if copy else (lambda a: a)
         return FastTextVectors(
-            self.vocab.words, self.syn0[:V], self.syn0[V:], self.minn, self.maxn,
-            counts=self.vocab.counts, normalizer=self.normalizer, meta=meta, output=self.syn1,
+            self.vocab.words, cp(self.syn0[:V]), cp(self.syn0[V:]), self.minn, self.maxn,
+            counts=self.vocab.counts, normalizer=self.normalizer, meta=meta, output=cp(self.syn1),
         )

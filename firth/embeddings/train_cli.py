@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)
-        kv = trainer.wv
+        kv = trainer.vectors(copy=False)  # saved and done: no copy of the matrix
         kv.save(args.output, format=args.format)
     finally:
         close = getattr(trainer, "close", None)

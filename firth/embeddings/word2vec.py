@@ -522,7 +522,13 @@ class Word2Vec:
     # ------------------------------------------------------------------ results
     @property
     def wv(self):
-        """The trained word vectors as KeyedVectors (vocab counts and settings in meta)."""
+        """The trained word vectors as KeyedVectors (vocab counts and settings in meta); a copy,
+        so training further does not move them."""
+        return self.vectors(copy=True)
+
+    def vectors(self, copy: bool = True):
+        """The trained word vectors; ``copy=False`` shares the trainer's matrix (what
+        ``firth train`` does just before saving: a copy would add V x dim floats to the peak)."""
         from firth.embeddings.vectors import KeyedVectors
 
         if self.syn0 is None:
@@ -538,7 +544,8 @@ class Word2Vec:
             "vocab_seconds": round(getattr(self, "vocab_seconds", 0.0), 3),
             "corpus_words": int(self.vocab.total),
         }
-        return KeyedVectors(self.vocab.words, self.syn0.copy(), counts=self.vocab.counts, normalizer=self.normalizer, meta=meta)
+        return KeyedVectors(self.vocab.words, self.syn0.copy() if copy else self.syn0, counts=self.vocab.counts,
+                            normalizer=self.normalizer, meta=meta)
 
     def close(self):
         """Delete the encoded corpus' temporary files."""
