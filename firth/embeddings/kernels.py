@@ -56,7 +56,7 @@ def _prefetch(typingctx, arr, row, col):
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
+                                            "llvm.prefetch")  # unmangled: LLVM upgrades it to its own pointer mangling
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep in all caches, data
         return context.get_dummy_value()
 

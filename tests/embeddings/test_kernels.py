@@ -150,3 +150,20 @@ def test_sigmoid_and_loss_tables_are_accurate():
         np.testing.assert_allclose(s, 1 / (1 + np.exp(-f64)), atol=3e-6)
         exact = np.logaddexp(0, -f64) if label else np.logaddexp(0, f64)
         np.testing.assert_allclose(loss, exact, atol=3e-6)
+
+
+def test_prefetch_row_is_only_a_hint():
+    from numba import njit
+
+    from firth.embeddings.kernels import prefetch_row
+
+    @njit
+    def touch(a, rows):
+        for r in rows:
+            prefetch_row(a, r)
+        return a.sum()
+
+    a = np.arange(5 * 37, dtype=np.float32).reshape(5, 37)  # rows not a multiple of a cache line
+    before = a.copy()
+    assert touch(a, np.array([0, 4, 2])) == before.sum()
+    np.testing.assert_array_equal(a, before)
