@@ -267,3 +267,12 @@ def test_training_never_imports_torch(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code, str(p), str(tmp_path / "o.firth")], capture_output=True, text=True, cwd=ROOT)
     assert r.stdout.split() == ["0", "False"], r.stderr
+
+
+def test_wv_is_a_copy_and_vectors_can_share(tmp_path):
+    m = _small(epochs=1).train(str(_corpus(tmp_path)))
+    kv, shared = m.wv, m.vectors(copy=False)
+    assert np.array_equal(kv.vectors, m.syn0) and kv.vectors is not m.syn0
+    assert shared.vectors is m.syn0  # what `firth train` saves, without a second copy
+    m.train(epochs=1)  # training further moves the trainer's matrix, not the copy
+    assert not np.array_equal(kv.vectors, m.syn0) and np.array_equal(shared.vectors, m.syn0)
