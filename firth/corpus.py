@@ -259,9 +259,6 @@ class EncodedCorpus:
         them again from the page cache. Only whole pages inside the range are dropped, so
         threads working on neighbouring ranges are never disturbed.
         """
-        mm = getattr(self._mm, "_mmap", None)
-        if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
-            return
         s1 = self.n_sentences if s1 is None else s1
         self._release_bytes(int(self.offsets[s0]) * 4, int(self.offsets[s1]) * 4)
 
@@ -296,8 +293,9 @@ class EncodedCorpus:
         while s < ns:
             e = int(np.searchsorted(self.offsets, self.offsets[s] + REMAP_CHUNK, side="right")) - 1
             e = min(max(e, s + 1), ns)
+            w0 = n  # this chunk writes from w0 (never past its reads) and reads up to offsets[e]
             n = compact_remap(ids, self.offsets, mapping, new_offsets, s, e, n)
-            self._release_bytes(0, int(self.offsets[e]) * 4)
+            self._release_bytes(w0 * 4, int(self.offsets[e]) * 4)
             s = e
         # drop sentences that became empty
         keep = np.concatenate([[True], np.diff(new_offsets) > 0])

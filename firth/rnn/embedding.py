@@ -85,10 +85,10 @@ class WordEmbedding(nn.Module):
             return list(dict.fromkeys(w for w in ws if w not in (PAD, UNK)))
 
         head = [PAD, UNK] + unique(words[:k])
-        self.itos = head + [w for w in unique(words[k:]) if w not in set(head)]
+        seen = set(head)  # built once: 100k extra words are checked against it
+        self.itos = head + [w for w in unique(words[k:]) if w not in seen]
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         self.n_trainable = len(head)  # rows [0, n_trainable) are parameters, the rest a fixed buffer
-        self.trainable = trainable
         self.dim = int(dim)
         self.unk_init = unk_init
         self.freeze = bool(freeze)
