@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "firth.search.cli",  # search, expand
     "firth.tasks.cli",  # classify, tag
     "firth.rnn.cli",  # experiment
+    "firth.explore.cli",  # explore, plot (web page, static maps)
     "firth.demo",  # demo (the README's main job)
 ]
 
