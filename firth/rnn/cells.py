@@ -225,14 +225,20 @@ class GRUCell(Cell):
         return f"{super().extra_repr()}, variant={self.variant!r}"
 
 
-CELL_TYPES = {"srnn": SRNNCell, "lstm": LSTMCell, "gru": GRUCell}
+from firth.rnn.xlstm import MLSTMCell, SLSTMCell  # noqa: E402  (xlstm imports nothing from here)
+
+CELL_TYPES = {"srnn": SRNNCell, "lstm": LSTMCell, "gru": GRUCell, "slstm": SLSTMCell, "mlstm": MLSTMCell}
 
 
 def make_cell(cell: str, input_size: int, hidden_size: int, **options) -> Cell:
     """Build a cell by name: ``"srnn"`` (options: nonlinearity), ``"lstm"`` (forget_bias),
-    ``"gru"`` (variant)."""
+    ``"gru"`` (variant), ``"slstm"`` / ``"mlstm"`` (heads, forget, forget_bias; see
+    :mod:`firth.rnn.xlstm`)."""
     from firth.errors import FirthError
 
     if cell not in CELL_TYPES:
         raise FirthError(f"cell {cell!r}: use one of {', '.join(CELL_TYPES)}")
-    return CELL_TYPES[cell](input_size, hidden_size, **options)
+    try:
+        return CELL_TYPES[cell](input_size, hidden_size, **options)
+    except TypeError as e:  # an option this cell does not take
+        raise FirthError(f"cell {cell!r}: {e}") from None

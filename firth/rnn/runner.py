@@ -19,7 +19,10 @@ Inputs are padded batches ``x`` of shape (B, T, d_in) with ``lengths`` (B,), or 
   positions calling the cell; at each step a sequence whose length is already passed keeps
   its state unchanged, which makes padding inert in both directions;
 * the **fused path** (``path="fused"``, :mod:`firth.rnn.fused`): PyTorch's fused kernels on
-  packed sequences, used by default whenever all cells are standard ones.
+  packed sequences, used by default whenever all cells are standard ones;
+* the **parallel path** (``path="parallel"``): cells with a whole-sequence form (the mLSTM,
+  :mod:`firth.rnn.xlstm`) run it through their ``sequence()`` method, the others the plain
+  loop; the default for cells without a fused kernel.
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ class RNN(nn.Module):
 
     Parameters
     ----------
-    cell: ``"srnn"``, ``"lstm"`` or ``"gru"`` (see :func:`firth.rnn.cells.make_cell`).
+    cell: ``"srnn"``, ``"lstm"``, ``"gru"``, ``"slstm"`` or ``"mlstm"`` (see
+        :func:`firth.rnn.cells.make_cell`).
     input_size, hidden_size: d_in and d_h.
     num_layers: stacked layers; layer k+1 reads the (concatenated) outputs of layer k.
     bidirectional: add a right-to-left cell per layer; outputs are ``[y_f; y_b]``.
@@ -208,8 +212,9 @@ class RNN(nn.Module):
     def forward(self, x, lengths=None, s0=None, path: str | None = None):
         """``y₁:ₙ, sₙ = RNN*(x₁:ₙ, s₀)``; see the class docstring for shapes.
 
-        ``path``: ``"plain"`` (reference loop), ``"fused"`` (PyTorch kernels) or None
-        (fused when ``self.fused`` and the cells are standard, otherwise plain).
+        ``path``: ``"plain"`` (reference loop), ``"fused"`` (PyTorch kernels), ``"parallel"``
+        (whole-sequence forms where a cell has one) or None (fused when ``self.fused`` and the
+        cells are standard, otherwise parallel).
         """
         packed_in = isinstance(x, PackedSequence)
         if packed_in:
@@ -217,7 +222,7 @@ class RNN(nn.Module):
         lengths = check_batch(x, lengths, self.input_size)
         s0 = self.initial(x.shape[0], x, s0)
         if path is None:
-            path = "fused" if (self.fused and self.fused_mode) else "plain"
+            path = "fused" if (self.fused and self.fused_mode) else "parallel"
         if path == "fused":
             if self.fused_mode is None:
                 raise FirthError("RNN: these cells have no fused kernel (e.g. GRU variant 'cho'); use path='plain'")
@@ -225,15 +230,15 @@ class RNN(nn.Module):
                 self.fused_mode, list(self.cells), x, lengths, s0,
                 self.num_layers, self.bidirectional, self.dropout, self.training,
             )
-        elif path == "plain":
-            y, s_n = self._plain(x, lengths, s0)
+        elif path in ("plain", "parallel"):
+            y, s_n = self._plain(x, lengths, s0, parallel=(path == "parallel"))
         else:
-            raise FirthError(f"RNN path={path!r}: use 'plain', 'fused' or None")
+            raise FirthError(f"RNN path={path!r}: use 'plain', 'fused', 'parallel' or None")
         if packed_in:
             y = pack_padded_sequence(y, lengths, batch_first=True, enforce_sorted=False)
         return y, s_n
 
-    def _plain(self, x, lengths, s0):
+    def _plain(self, x, lengths, s0, parallel=False):
         finals = []
         inp = x
         D = self.num_directions
@@ -243,7 +248,10 @@ class RNN(nn.Module):
             outs = []
             for d in range(D):
                 k = layer * D + d
-                y, s_n = run_cell(self.cells[k], inp, lengths, s0[k], reverse=(d == 1))
+                cell = self.cells[k]
+                run = cell.sequence if (parallel and hasattr(cell, "sequence")) else (
+                    lambda *a, reverse, cell=cell: run_cell(cell, *a, reverse=reverse))
+                y, s_n = run(inp, lengths, s0[k], reverse=(d == 1))
                 outs.append(y)
                 finals.append(s_n)
             inp = torch.cat(outs, dim=-1) if D == 2 else outs[0]
