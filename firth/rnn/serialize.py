@@ -21,6 +21,7 @@ Usage (any module whose constructor arguments fit in JSON)::
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from firth.errors import FirthError
-from firth.io import atomic_dir
+from firth.io import atomic_dir, read_json, recover
 
 __all__ = ["save_model", "load_model", "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]
 
@@ -63,7 +64,7 @@ def save_model(path, module: nn.Module, config: dict | None = None) -> Path:
         raise FirthError(f"{path}: the model config is not JSON-serialisable ({e})") from None
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     path = Path(path)
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "rnn-model") as tmp:
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
         torch.save(state, tmp / WEIGHTS_FILE)
     return path
@@ -76,33 +77,79 @@ def load_model(path, build: Callable[[dict], nn.Module] | None = None, map_locat
     for ``config["model"]``. ``map_location``: where the tensors go ("cpu", "cuda", ...).
     """
     path = Path(path)
+    recover(path)
     cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
     if not path.is_dir() or not cfg_file.exists() or not w_file.exists():
         raise FirthError(f"{path}: not a saved firth model (expected a directory with {CONFIG_FILE} and {WEIGHTS_FILE})")
-    try:
-        meta = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FirthError(f"{cfg_file}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+    meta = read_json(cfg_file, "model config")
+    if meta.get("format") != _FORMAT:
         raise FirthError(f"{cfg_file}: not a firth model config")
-    if meta.get("version", 0) > _VERSION:
+    version = meta.get("version", 0)
+    if not isinstance(version, int):
+        raise FirthError(f"{cfg_file}: format version {version!r} is not a number; not a firth model config")
+    if version > _VERSION:
         raise FirthError(f"{cfg_file}: saved by a newer firth (format version {meta['version']}); upgrade firth")
-    config = meta["config"]
+    config = meta.get("config")
     if build is None:
         _builtin_builders()
         name = config.get("model") if isinstance(config, dict) else None
-        if name not in _BUILDERS:
+        if not isinstance(name, str) or name not in _BUILDERS:
             raise FirthError(f"{cfg_file}: unknown model type {name!r}; pass build= to load_model or register_model() it")
         build = _BUILDERS[name]
-    module = build(config)
     try:
-        state = torch.load(w_file, map_location=map_location, weights_only=True)
+        # mmap: the tensors stay in the file until copied into the module, so a file's
+        # declared sizes cannot make firth allocate more than the file holds
+        state = torch.load(w_file, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError:
+        raise FirthError(f"{w_file}: refused: it holds Python objects, not only tensors, and firth never unpickles; "
+                         "save the weights as a plain state dict") from None
     except Exception as e:  # corrupted or not a tensor file
-        raise FirthError(f"{w_file}: cannot read the weights ({type(e).__name__}: {e})") from None
+        raise FirthError(f"{w_file}: cannot read the weights ({type(e).__name__}: {_first_line(e)})") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise FirthError(f"{w_file}: not a state dict (a mapping of names to tensors); not a firth model")
+    expected = _shapes_without_allocating(build, config, cfg_file)
+    if expected is not None:
+        got = {k: tuple(v.shape) for k, v in state.items()}
+        if got != expected:
+            diff = sorted(set(got) ^ set(expected)) or [k for k in expected if got[k] != expected[k]]
+            k = diff[0]
+            raise FirthError(f"{w_file}: the weights do not fit the model in {CONFIG_FILE} ({k}: "
+                             f"{got.get(k, 'missing')} in the file, {expected.get(k, 'not in the model')} "
+                             "in the config); the model is damaged")
+    try:
+        module = build(config)
+    except FirthError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as e:
+        raise FirthError(f"{cfg_file}: the config does not describe a model ({type(e).__name__}: {_first_line(e)})") from None
     try:
         module.load_state_dict(state)
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise FirthError(f"{w_file}: the weights do not fit the model in {CONFIG_FILE} ({first})") from None
+        raise FirthError(f"{w_file}: the weights do not fit the model in {CONFIG_FILE} ({_first_line(e)})") from None
+    for name, t in module.state_dict().items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise FirthError(f"{w_file}: {name} holds NaN or infinite values; the model is damaged (retrain it)")
     module.to(map_location)
     return module.eval(), config
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:300] if lines else type(e).__name__
+
+
+def _shapes_without_allocating(build, config, cfg_file) -> dict | None:
+    """Parameter/buffer shapes the config implies, from a build on the meta device (no memory
+    is allocated, so hidden_size 10**7 costs nothing). None if the builder cannot run there."""
+    try:
+        with torch.device("meta"):
+            module = build(config)
+    except FirthError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise FirthError(f"{cfg_file}: the config does not describe a model ({type(e).__name__}: {_first_line(e)})") from None
+    except Exception:  # a builder that touches real data (e.g. copies numpy arrays)
+        return None
+    if not isinstance(module, nn.Module):
+        return None
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}

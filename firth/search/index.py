@@ -112,7 +112,7 @@ class Index:
             "avgdl": self.avgdl,
             **{k: v for k, v in self.meta.items() if k not in ("format", "version")},
         }
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, "search-index") as tmp:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             (tmp / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
             (tmp / "docids.json").write_text(json.dumps(self.doc_ids, ensure_ascii=False), encoding="utf-8")
@@ -122,27 +122,58 @@ class Index:
 
     @classmethod
     def load(cls, path) -> "Index":
+        """An index from disk; every array is checked against the others (shapes, dtypes,
+        pointer monotonicity, ids in range) before any query indexes into it."""
+        from firth.io import read_json, recover
+        from firth.npyfile import load_npy
+
         path = Path(path)
+        recover(path)
         if not path.is_dir():
             raise FirthError(f"{path}: not an index directory; build one with `firth search index DOCS.jsonl -o {path}`")
-        try:
-            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise FirthError(f"{path}: no readable meta.json; not a firth search index") from None
+        if not (path / "meta.json").is_file():
+            raise FirthError(f"{path}: no readable meta.json; not a firth search index")
+        meta = read_json(path / "meta.json", "search index")
         if meta.get("format") != FORMAT:
             raise FirthError(f"{path}: meta.json is not a firth search index (format {meta.get('format')!r})")
-        if meta.get("version", 0) > VERSION:
-            raise FirthError(f"{path}: index version {meta['version']} is newer than this firth reads ({VERSION})")
+        version = meta.get("version", 0)
+        if not isinstance(version, int) or version > VERSION:
+            raise FirthError(f"{path}: index version {version!r} is newer than this firth reads ({VERSION})")
+        lists = {}
+        for name in ("terms", "docids", "titles"):
+            v = read_json(path / f"{name}.json", "search index", expect=list)
+            if not all(isinstance(x, str) for x in v):
+                raise FirthError(f"{path}/{name}.json: must be a list of strings; rebuild the index")
+            lists[name] = v
+        terms, doc_ids, titles = lists["terms"], lists["docids"], lists["titles"]
+        n, v = len(doc_ids), len(terms)
+        if len(titles) != n or len(set(terms)) != v:
+            raise FirthError(f"{path}: titles.json/terms.json do not match docids.json; rebuild the index")
+        a = {}
+        for name, shape in (("post_ptr", (v + 1,)), ("fwd_ptr", (n + 1,)), ("seq_ptr", (n + 1,)), ("doclen", (n,))):
+            a[name] = load_npy(path / f"{name}.npy", kind="iu", shape=shape)
+        nnz = int(a["post_ptr"][-1])
+        for name, shape in (("post_doc", (nnz,)), ("post_tf", (nnz,)), ("fwd_term", (nnz,)), ("fwd_tf", (nnz,)),
+                            ("seq", (int(a["seq_ptr"][-1]),))):
+            a[name] = load_npy(path / f"{name}.npy", kind="iu", shape=shape)
+        for ptr, last in (("post_ptr", nnz), ("fwd_ptr", nnz), ("seq_ptr", len(a["seq"]))):
+            p = a[ptr]
+            if p[0] != 0 or p[-1] != last or (np.diff(p.astype(np.int64)) < 0).any():
+                raise FirthError(f"{path}/{ptr}.npy: pointers must rise from 0 to {last}; rebuild the index")
+        for name, bound in (("post_doc", n), ("fwd_term", v), ("seq", v)):
+            x = a[name]
+            if len(x) and (int(x.min()) < 0 or int(x.max()) >= bound):
+                raise FirthError(f"{path}/{name}.npy: ids outside 0..{bound - 1}; rebuild the index")
+        for name in ("post_tf", "fwd_tf", "doclen"):
+            if len(a[name]) and int(a[name].min()) < 0:
+                raise FirthError(f"{path}/{name}.npy: negative counts; rebuild the index")
         try:
-            terms = json.loads((path / "terms.json").read_text(encoding="utf-8"))
-            doc_ids = json.loads((path / "docids.json").read_text(encoding="utf-8"))
-            titles = json.loads((path / "titles.json").read_text(encoding="utf-8"))
-            arrays = {name: np.load(path / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
-        except (OSError, ValueError) as e:
-            raise FirthError(f"{path}: index files missing or damaged ({e}); rebuild the index") from None
-        if len(arrays["post_ptr"]) != len(terms) + 1 or len(arrays["doclen"]) != len(doc_ids):
-            raise FirthError(f"{path}: index arrays do not match terms.json/docids.json; rebuild the index")
-        return cls(terms, doc_ids, titles, arrays, Analyzer.from_dict(meta["analyzer"]), meta)
+            analyzer = Analyzer.from_dict(meta.get("analyzer"))
+        except FirthError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise FirthError(f"{path}/meta.json: bad analyzer settings ({e}); rebuild the index") from None
+        return cls(terms, doc_ids, titles, a, analyzer, meta)
 
     # ---------------------------------------------------------------- queries
     def doc_index(self, doc_id: str) -> int | None:

@@ -7,7 +7,6 @@ its weights as ``.npy`` (avg) or a torch state dict (bilstm, loaded with
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -88,21 +87,22 @@ def _fmt(rec):
 
 
 def read_model_config(path):
+    from firth.io import read_json, recover
+
+    recover(path)  # a replacement a kill interrupted
     cfg_path = os.path.join(path, "config.json")
     if not os.path.isdir(path):
         raise FirthError(f"{path}: not a model directory (expected a directory made by 'firth classify/tag train')")
     if not os.path.exists(cfg_path):
         raise FirthError(f"{path}: no config.json; not a firth task model")
-    try:
-        with open(cfg_path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FirthError(f"{cfg_path}: broken JSON ({e}); retrain the model") from None
+    return read_json(cfg_path, "task model")
 
 
 def load_classifier(path):
     cfg = read_model_config(path)
     fmt = cfg.get("format", "")
+    if not isinstance(fmt, str):
+        raise FirthError(f"{path}: not a classifier model (format {fmt!r})")
     if fmt.startswith("firth-classifier-avg"):
         from firth.tasks.avg import AvgClassifier
 

@@ -27,7 +27,7 @@ def test_round_trip_same_outputs(tmp_path, which):
     batch = model.embed.batch([["the", "cat", "sat"], ["on", "Mat"]])
     before = model(**batch)
     path = save_model(tmp_path / "m", model)
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.pt"]
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "firth-output.json", "weights.pt"]
     config = json.loads((path / "config.json").read_text())["config"]
     assert config["model"] == model.kind
     loaded, cfg = load_model(path)
