@@ -23,6 +23,8 @@ def _add_common_train(p):
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this wall-clock time (neural models)")
     p.add_argument("--freeze", action="store_true", help="keep pretrained vectors fixed (neural models)")
+    p.add_argument("--cell", choices=["lstm", "gru", "srnn", "slstm", "mlstm"], default=None,
+                   help="recurrent cell of the biRNN (neural models; default lstm; slstm/mlstm: xLSTM, one head)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -98,7 +100,7 @@ def _vectors(args):
 
 def _neural_options(args):
     opts = {}
-    for name in ("epochs", "lr", "patience", "dim"):
+    for name in ("epochs", "lr", "patience", "dim", "cell"):
         v = getattr(args, name)
         if v is not None:
             opts[name] = v

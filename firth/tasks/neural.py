@@ -38,10 +38,10 @@ TAGGER_FORMAT = "firth-tagger-rnn/1"
 DEFAULTS = {
     "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=30, patience=5,
                      pooling="max", mlp_hidden=0, chars=False, freeze=False, freeze_epochs=1, max_minutes=9.5,
-                     vocab_from_vectors=100000, unk_alpha=0.25, threads=0),
+                     vocab_from_vectors=100000, unk_alpha=0.25, threads=0, cell="lstm"),
     "tagger": dict(dim=100, hidden=128, layers=1, dropout=0.33, lr=2e-3, batch_size=32, epochs=30, patience=4,
                    mlp_hidden=0, chars=True, char_dim=25, char_hidden=25, freeze=False, max_minutes=14.0,
-                   vocab_from_vectors=100000, unk_alpha=0.25, threads=0),
+                   vocab_from_vectors=100000, unk_alpha=0.25, threads=0, cell="lstm"),
 }
 
 
@@ -290,7 +290,7 @@ class AcceptorClassifier(_Neural):
         self.labels = Labels.from_data(train_labels)
         y = torch.from_numpy(self.labels.encode(train_labels))
         embed, row_counts = build_input(train_docs, vectors, o, self.seed)
-        rnn = RNN("lstm", embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
+        rnn = RNN(o["cell"], embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
                   dropout=o["dropout"] if o["layers"] > 1 else 0.0)
         self.net = RNNAcceptor(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], pooling=o["pooling"],
                                dropout=o["dropout"])
@@ -342,7 +342,7 @@ class RNNTagger(_Neural):
         self.labels = Labels.from_data(t for ts in train_tags for t in ts)
         self.extra["span"] = bool(span)
         embed, row_counts = build_input(train_sents, vectors, o, self.seed)
-        rnn = RNN("lstm", embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
+        rnn = RNN(o["cell"], embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
                   dropout=o["dropout"] if o["layers"] > 1 else 0.0)
         self.net = RNNTransducer(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], dropout=o["dropout"])
         idx_batches = make_batches([len(s) for s in train_sents], o["batch_size"])
