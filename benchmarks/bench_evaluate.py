@@ -27,7 +27,7 @@ def main():
     ap.add_argument("--gensim", action="store_true", help="also time gensim on 500 questions (3CosAdd)")
     a = ap.parse_args()
 
-    from firth.embeddings.vectors import KeyedVectors
+    from firth.vectors import KeyedVectors
     from firth.evaluate.analogy import evaluate_analogies
     from firth.evaluate.datasets import ANALOGY_FILE, read_analogies
 

@@ -12,7 +12,7 @@ Quality on the same models: Stanford Rare Words (RW) Spearman with every pair co
 fastText models (both) give unseen words their n-gram vectors; the plain skip-gram gives
 them no vector (cosine 0, as in Bojanowski et al. 2017) -- and WS353. All vectors are judged
 by the same code: Facebook's model is read by firth's .bin reader (equal to
-``get_word_vector`` to 1e-5, see tests/embeddings/test_fasttext_format.py).
+``get_word_vector`` to 1e-5, see tests/vectors/test_fasttext_format.py).
 
     flock /tmp/firth-heavy.lock python benchmarks/bench_fasttext.py --runs 3
 
@@ -179,7 +179,7 @@ def similarity_score(kv, pairs) -> tuple[float, float]:
     """(Spearman over all pairs, coverage): a pair with a word that has no vector scores 0."""
     import numpy as np
 
-    from firth.embeddings.fasttext_vectors import FastTextVectors
+    from firth.vectors import FastTextVectors
 
     sims, gold, covered = [], [], 0
     for a, b, s in pairs:
@@ -210,7 +210,7 @@ def analogy_score(kv, tmpdir: Path) -> float:
 
 
 def quality(path: Path, tmpdir: Path, analogies: bool) -> dict:
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
 
     kv = load_vectors(path)
     rw, cov = similarity_score(kv, read_pairs(SIM / "rw.tsv"))

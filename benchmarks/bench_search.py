@@ -124,7 +124,7 @@ def build_mix(work: Path, n_docs: int = 100_000) -> Path:
 
 
 def latency(work: Path, n_queries: int = 300) -> list[str]:
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.search.analyze import tokenize
     from firth.search.expand import EmbeddingExpander
     from firth.search.index import Index

@@ -111,7 +111,7 @@ def measure(tool, corpus, model, workers, epochs, tmpdir, kernel="auto"):
            "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5", "--epochs", str(epochs),
            "--workers", str(workers), "--kernel", kernel, "-q"]
     wall, rss = run_child(cmd)
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
 
     kv = load_vectors(str(out))
     return wall, rss, kv.meta["train_seconds"], len(kv), int(kv.counts.sum()) * epochs
@@ -141,11 +141,11 @@ def main(argv=None):
     ap.add_argument("--no-lock", action="store_true", help="do not take /tmp/firth-heavy.lock per group")
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--entry", choices=["cli", "module"], default="cli",
-                    help="run firth as `python -m firth.cli train` (what users run) or `python -m firth.embeddings.train_cli` (the train command alone)")
+                    help="run firth as `python -m firth.cli train` (what users run) or `python -m firth.train.cli` (the train command alone)")
     args = ap.parse_args(argv)
     global ENTRY
     if args.entry == "module":
-        ENTRY = ["-m", "firth.embeddings.train_cli"]
+        ENTRY = ["-m", "firth.train.cli"]
     if not ENMIX.exists():
         sys.exit(f"shared data not found: {ENMIX}")
     corpus = make_corpus(args.words or None)

@@ -23,7 +23,7 @@ def main():
     a = ap.parse_args()
     from gensim.models import KeyedVectors as GKV
 
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.evaluate.analogy import evaluate_analogies
     from firth.evaluate.datasets import ANALOGY_FILE, bundled_similarity_files
     from firth.evaluate.similarity import evaluate_similarity

@@ -34,9 +34,9 @@ def main():
     args = ap.parse_args()
     from bench_word2vec import make_corpus
 
-    from firth.corpus import encode_corpus
-    from firth.embeddings import kernels as K
-    from firth.vocab import Vocab
+    from firth.train.corpus import encode_corpus
+    from firth.train.word2vec import kernels as K
+    from firth.train.vocab import Vocab
 
     corpus = make_corpus(args.words)
     stages = {"python + numpy import": T_NUMPY - T0, "numba import": T_NUMBA - T_NUMPY}

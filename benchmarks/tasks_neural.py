@@ -42,7 +42,7 @@ def main():
     args = ap.parse_args()
     kv = None
     if args.vectors:
-        from firth.embeddings.formats import load_vectors
+        from firth.vectors import load_vectors
 
         kv = load_vectors(args.vectors)
     opts = {"max_minutes": args.max_minutes, "epochs": args.epochs, "freeze": args.freeze}

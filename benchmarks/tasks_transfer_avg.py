@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--ngrams", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args()
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.tasks.avg import AvgConfig
     from firth.tasks.classify import evaluate_classifier, train_classifier
 

@@ -11,11 +11,11 @@ __version__ = "0.1.0"
 
 def __getattr__(name):  # lazy top-level API, so `import firth` stays light
     if name == "KeyedVectors":
-        from firth.embeddings.vectors import KeyedVectors
+        from firth.vectors import KeyedVectors
 
         return KeyedVectors
     if name == "load_vectors":
-        from firth.embeddings.formats import load_vectors
+        from firth.vectors import load_vectors
 
         return load_vectors
     raise AttributeError(f"module 'firth' has no attribute {name!r}")

@@ -17,9 +17,8 @@ from firth.errors import FirthError
 
 # (module, what it adds) — each module defines register(subparsers).
 COMMAND_MODULES = [
-    "firth.embeddings.train_cli",  # train
-    "firth.embeddings.cli",  # similar, analogy, convert, info
-    "firth.embeddings.fasttext_cli",  # ngrams
+    "firth.train.cli",  # train
+    "firth.vectors.cli",  # similar, analogy, convert, info, ngrams
     "firth.evaluate.cli",  # evaluate
     "firth.search.cli",  # search, expand
     "firth.tasks.cli",  # classify, tag

@@ -34,7 +34,7 @@ def register(sub) -> None:
 
 
 def cmd_demo(args) -> int:
-    from firth.embeddings.word2vec import Word2Vec
+    from firth.train.word2vec import Word2Vec
 
     corpus = args.corpus or str(demo_corpus_path())
     print(f"== training {args.model} word2vec on {corpus if args.corpus else 'the bundled demo corpus (2.6M words)'}")

@@ -77,7 +77,7 @@ def _exclusions(q: np.ndarray, look: Lookup):
 def solve(W: np.ndarray, n: int, q: np.ndarray, eptr, eidx, methods=METHODS, eps: float = EPS,
           block: int = 1024, chunk: int = 128, slice_words: int = 65536) -> dict[str, np.ndarray]:
     """Predicted vocabulary index per question and method (fast path: BLAS products by vocabulary slice + Numba)."""
-    from firth.evaluate._kernels import analogy_search
+    from firth.evaluate.kernels import analogy_search
 
     nq = len(q)
     arg = {m: np.full(nq, -1, dtype=np.int64) for m in METHODS}

@@ -83,7 +83,7 @@ def register(sub) -> None:
 def cmd_evaluate(args) -> int:
     import sys
 
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.errors import check
     from firth.evaluate import datasets, report
     from firth.evaluate.lookup import check_dim

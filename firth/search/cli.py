@@ -92,7 +92,7 @@ def _analysed(flag):
 
 
 def _expander(index, vectors, min_df, analysed_flag):
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.search.expand import EmbeddingExpander
 
     kv = load_vectors(vectors)
@@ -205,7 +205,7 @@ def cmd_corpus(args) -> int:
 
 
 def cmd_expand(args) -> int:
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
     from firth.errors import FirthError
     from firth.search.analyze import Analyzer
     from firth.search.expand import EmbeddingExpander

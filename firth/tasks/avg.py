@@ -118,7 +118,7 @@ class AvgClassifier:
 
     def features(self, docs, grow: bool = False):
         """Flat feature rows and offsets for docs. ``grow``: add unseen n-gram buckets (training)."""
-        from firth.tasks.avg_kernels import ngram_features
+        from firth.tasks.kernels import ngram_features
 
         wid, wh, offs = self._flat(docs)
         n_max = max(1, self.config.ngrams)
@@ -164,7 +164,7 @@ class AvgClassifier:
         (``select_se=0`` picks strictly the best). ``stop_after``: run only the first epochs
         of the schedule.
         """
-        from firth.tasks.avg_kernels import train_epoch
+        from firth.tasks.kernels import train_epoch
 
         import numba
 
@@ -250,7 +250,7 @@ class AvgClassifier:
 
     # ------------------------------------------------------------ inference
     def _proba(self, ids, offs):
-        from firth.tasks.avg_kernels import predict_proba
+        from firth.tasks.kernels import predict_proba
 
         return predict_proba(self.W_in, self.W_out, ids, offs)
 

@@ -91,7 +91,7 @@ def _check_common(args):
 def _vectors(args):
     if not args.vectors:
         return None
-    from firth.embeddings.formats import load_vectors
+    from firth.vectors import load_vectors
 
     kv = load_vectors(args.vectors)
     _say(f"vectors: {args.vectors} ({len(kv)} words, dim {kv.vector_size})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 
 
 def gensim_kv(words, vecs):

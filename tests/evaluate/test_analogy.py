@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.errors import FirthError
 from firth.evaluate.analogy import evaluate_analogies
 from firth.evaluate.datasets import ANALOGY_FILE, read_analogies

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from firth.cli import main
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.evaluate import datasets
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.evaluate.datasets import ANTONYMS_FILE, SYNONYMS_FILE, read_word_pairs
 from firth.evaluate.limits import antonyms, polysemy, silhouette
 

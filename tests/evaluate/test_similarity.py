@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.errors import FirthError
 from firth.evaluate.datasets import bundled_similarity_files, read_pairs
 from firth.evaluate.similarity import evaluate_pairs, evaluate_similarity, pearson, rankdata, spearman

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.errors import FirthError
 from firth.evaluate.datasets import WEAT_FILE, WeatTest, read_weat
 from firth.evaluate.weat import evaluate_weat, p_value, run_test

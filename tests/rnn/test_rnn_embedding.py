@@ -88,7 +88,7 @@ def test_task_words_unseen_get_subword_vectors_or_unk_policy():
 
 
 def test_with_real_keyed_vectors():
-    kv_mod = pytest.importorskip("firth.embeddings.vectors")
+    kv_mod = pytest.importorskip("firth.vectors.keyed")
     kv = kv_mod.KeyedVectors(WORDS, VECS, normalizer=Normalizer(lowercase=True))
     emb = WordEmbedding.from_vectors(kv, words=["Cat", "unseen"], unk_init="zero")
     W = emb.embedding.weight.detach().numpy()
@@ -97,7 +97,7 @@ def test_with_real_keyed_vectors():
 
 
 def test_with_real_fasttext_vectors():
-    ft_mod = pytest.importorskip("firth.embeddings.fasttext_vectors")
+    ft_mod = pytest.importorskip("firth.vectors.fasttext")
     rng = np.random.default_rng(0)
     kv = ft_mod.FastTextVectors(WORDS, VECS, rng.standard_normal((50, 3)).astype(np.float32), minn=3, maxn=4)
     emb = WordEmbedding.from_vectors(kv, words=["cat", "cats"], unk_init="zero")

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from firth.embeddings.vectors import KeyedVectors
+from firth.vectors import KeyedVectors
 from firth.errors import FirthError
 from firth.search.analyze import Analyzer
 from firth.search.expand import EmbeddingExpander, interpolate, looks_analysed

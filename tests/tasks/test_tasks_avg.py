@@ -20,7 +20,7 @@ def toy(n=200, seed=0):
 
 
 def test_kernel_step_matches_numpy_reference():
-    from firth.tasks.avg_kernels import train_epoch
+    from firth.tasks.kernels import train_epoch
 
     rng = np.random.RandomState(1)
     W_in = rng.uniform(-0.1, 0.1, (12, 5)).astype(np.float32)
@@ -121,7 +121,7 @@ def test_pretrained_vectors_initialise_rows():
 
 
 def test_firth_vectors_normaliser_applies_to_task_tokens(tmp_path):
-    from firth.embeddings.vectors import KeyedVectors
+    from firth.vectors import KeyedVectors
     from firth.text import Normalizer
 
     kv = KeyedVectors(["good", "bad"], np.array([[1, 0], [0, 1]], dtype=np.float32), normalizer=Normalizer(lowercase=True))

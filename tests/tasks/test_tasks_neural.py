@@ -73,7 +73,7 @@ def test_same_seed_same_model():
 
 
 def test_tagger_from_firth_vectors_uses_their_normaliser(tmp_path):
-    from firth.embeddings.vectors import KeyedVectors
+    from firth.vectors import KeyedVectors
     from firth.text import Normalizer
 
     kv = KeyedVectors(["the", "dog", "barks"], np.eye(3, 4, dtype=np.float32), normalizer=Normalizer(lowercase=True))
@@ -89,7 +89,7 @@ def test_tagger_from_firth_vectors_uses_their_normaliser(tmp_path):
 
 
 def test_acceptor_freeze_epochs_holds_pretrained_rows_then_trains_them():
-    from firth.embeddings.vectors import KeyedVectors
+    from firth.vectors import KeyedVectors
 
     kv = KeyedVectors(["good", "bad", "film"], np.eye(3, 4, dtype=np.float32))
     docs = [["good", "film"], ["bad", "film"]] * 8

@@ -1,0 +1,204 @@
+"""FastText trainer: skip-gram and CBOW with negative sampling over character n-grams.
+
+    from firth.train.fasttext import FastText
+    model = FastText(model="sg", dim=100, minn=3, maxn=6, bucket=2_000_000, workers=2).train("corpus.txt")
+    model.wv.most_similar("unfriendliest")       # an unseen word, through its n-grams
+
+A subclass of :class:`firth.train.word2vec.trainer.Word2Vec`: the corpus reading, vocabulary,
+encoded corpus, thread runner (``EpochRunner``), linear lr schedule, float64 loss tally,
+progress bar, checkpoints and determinism with one worker are word2vec's. What differs:
+
+* the input matrix ``syn0`` has ``V + bucket`` rows: one per word, then the hashed n-gram
+  buckets (:mod:`firth.vectors.subwords`, ids equal to Facebook's); it is initialised as
+  fastText does, uniform in ``[-1/dim, 1/dim]``; the output matrix starts at zero;
+* a word's input vector is the **mean** of its rows (Facebook's code; the paper writes a sum,
+  see :mod:`firth.vectors.fasttext`), and the Numba kernels
+  (:mod:`firth.train.fasttext.kernels`) add the hidden-layer gradient to every row;
+* ``wv`` is a :class:`FastTextVectors`, so every word, seen or not, has a vector.
+
+Two defaults differ from Facebook's and are options: the noise distribution is unigram^0.75
+(``ns_exponent``, word2vec's; Facebook hard-codes 0.5) and the learning rate is word2vec's
+0.025 (``alpha``; Facebook's default is 0.05). Negatives that hit the positive word are
+skipped (Facebook redraws them).
+
+The n-gram matrix dominates memory (2M buckets x 100 dims x 4 bytes = 800 MB): ``bucket``
+is honoured exactly and the memory a run needs is printed before training.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from firth.train.word2vec import Word2Vec
+from firth.errors import check
+
+FT_MODELS = ("sg", "cbow")
+
+
+class FastText(Word2Vec):
+    """fastText (Bojanowski et al. 2017) skip-gram / CBOW with subwords."""
+
+    def __init__(self, model: str = "sg", minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, **kwargs):
+        self.minn = minn
+        self.maxn = maxn
+        self.bucket = bucket
+        super().__init__(model=model, **kwargs)
+        self._subwords = None
+
+    def _validate(self):
+        check(self.model in FT_MODELS, f"--model: fastText trains fasttext-sg or fasttext-cbow, got {self.model!r}")
+        check(not self.tied, "--tied: not available for fastText (word and n-gram rows form the input side)")
+        for name, v in (("minn", self.minn), ("maxn", self.maxn), ("bucket", self.bucket)):
+            check(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0,
+                  f"--{name}: must be an integer >= 0, got {v!r}")
+        check(self.maxn <= 100, f"--maxn: {self.maxn} is absurdly large; use at most 100")
+        check(self.maxn == 0 or 1 <= self.minn <= self.maxn,
+              f"--minn {self.minn} / --maxn {self.maxn}: need 1 <= minn <= maxn (or --maxn 0 for no n-grams)")
+        check(self.bucket < 2**31 - 2**26, f"--bucket: {self.bucket} is too large (at most about 2.1 billion rows)")
+        check(self.maxn == 0 or self.bucket > 0, "--bucket 0: no room for n-grams; give --maxn 0 to train without them")
+        super()._validate()  # word2vec's checks of the shared options
+
+    def settings(self) -> dict:
+        s = super().settings()
+        s.update({"model": "fasttext-" + self.model, "minn": self.minn, "maxn": self.maxn, "bucket": self.n_buckets,
+                  "kernel": "fasttext-" + self.model})
+        s.pop("tied", None)
+        return s
+
+    def resolved_kernel(self) -> str:
+        return "fasttext-" + self.model
+
+    @property
+    def n_buckets(self) -> int:
+        """Rows of n-gram buckets actually allocated (0 when maxn == 0, as fastText does)."""
+        return int(self.bucket) if self.maxn > 0 else 0
+
+    # ------------------------------------------------------------------ memory
+    def memory_estimate(self, n_words: int, n_tokens: int | None = None) -> dict:
+        """Bytes the run needs: matrices, subword table, encoded corpus, and the saved copy."""
+        d = self.dim
+        rows = n_words + self.n_buckets
+        est = {
+            "input matrix (words + buckets)": 4 * rows * d,
+            "output matrix": 4 * n_words * d,
+            "composed word vectors (output)": 4 * n_words * d,
+            "subword table (~25 rows a word)": 4 * n_words * (1 + (25 if self.maxn else 0)),
+        }
+        if n_tokens is not None:
+            est["encoded corpus ids (memory-mapped)"] = 4 * n_tokens
+        return est
+
+    def print_memory(self, file=None) -> None:
+        est = self.memory_estimate(len(self.vocab), getattr(self._encoded, "n_tokens", None))
+        mb = lambda b: f"{b / 2**20:,.0f} MB"  # noqa: E731
+        total = sum(est.values())
+        parts = "; ".join(f"{k} {mb(v)}" for k, v in est.items())
+        print(
+            f"memory: about {mb(total)} for {len(self.vocab):,} words x {self.dim} dims with "
+            f"{self.n_buckets:,} n-gram buckets ({parts}); lower --bucket to shrink it",
+            file=file or sys.stderr,
+        )
+
+    # ------------------------------------------------------------------ weights
+    def _init_weights(self):
+        import threading
+
+        from firth.train.fasttext.kernels import uniform_rows
+
+        V, d = len(self.vocab), self.dim
+        rows = V + self.n_buckets
+        # fastText: input uniform in [-1/dim, 1/dim], output zero. Filled by Numba on every
+        # worker (the bucket matrix is most of the memory); the result does not depend on
+        # the number of workers.
+        self.syn0 = np.empty((rows, d), dtype=np.float32)
+        lim = np.float32(1.0 / d)
+        n = max(1, min(self.workers, rows // 65536 + 1))
+        cuts = [rows * k // n for k in range(n + 1)]
+        ts = [threading.Thread(target=uniform_rows, args=(self.syn0, cuts[k], cuts[k + 1], lim, self.seed))
+              for k in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.syn1 = np.zeros((V, d), dtype=np.float32)
+        self._subwords = None
+        self._subword_tables()
+
+    def _subword_tables(self):
+        """Each vocabulary word's subword rows (CSR offsets, ids) and averaging scale, built once."""
+        if self._subwords is None:
+            from firth.train.fasttext.kernels import subword_scale
+            from firth.vectors.subwords import subword_table
+
+            off, sub = subword_table(self.vocab.words, self.minn, self.maxn, self.n_buckets)
+            self._subwords = (off, sub, subword_scale(off, sub))
+        return self._subwords
+
+    # ------------------------------------------------------------------ training
+    def _job_fn(self):
+        from firth.train.fasttext import kernels as K
+
+        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
+        off, sub, scale = self._subword_tables()
+        if self.model == "cbow":
+
+            def job(s0, s1, a0, a1, seed):
+                return K.train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, off, sub, keep, prob, alias,
+                                       window, negative, a0, a1, seed)
+        else:
+
+            def job(s0, s1, a0, a1, seed):
+                return K.train_ft_sg(ids, offsets, s0, s1, syn0, syn1, off, sub, scale, keep, prob, alias,
+                                     window, negative, a0, a1, seed)
+
+        return job
+
+    def train(self, corpus=None, epochs=None, checkpoint=None, callbacks=None, progress=None):
+        """As :meth:`Word2Vec.train`; prints the memory the run needs first (unless quiet)."""
+        if self.vocab is None and corpus is not None:
+            self.build_vocab(corpus)
+            corpus = None  # encoded now
+        show = self.progress if progress is None else progress
+        if show and self.vocab is not None:
+            self.print_memory()
+        return super().train(corpus, epochs=epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+
+    # ------------------------------------------------------------------ results
+    @property
+    def wv(self):
+        """The trained vectors as FastTextVectors (word rows, n-gram rows, output matrix).
+
+        The matrices are views of the trainer's (no 800 MB copy); train further and they move.
+        """
+        return self.vectors(copy=False)
+
+    def vectors(self, copy: bool = False):
+        """As :attr:`wv`; ``copy=True`` gives matrices of their own."""
+        from firth.vectors import FastTextVectors
+        from firth.errors import FirthError
+
+        if self.syn0 is None:
+            raise FirthError("the model has not been trained yet")
+        V = len(self.vocab)
+        meta = {
+            "trainer": "firth.fasttext",
+            "settings": self.settings(),
+            "workers": self.workers,
+            "epochs_trained": self.epochs_trained,
+            "epoch_losses": self.epoch_losses,
+            "words_trained": self.words_trained,
+            "corpus_words": int(self.vocab.total),
+            "ntokens": int(self.vocab.total),
+            "fasttext_args": {
+                "dim": self.dim, "ws": self.window, "epoch": self.epochs, "min_count": self.min_count,
+                "neg": self.negative, "model": 1 if self.model == "cbow" else 2, "t": self.sample or 1e-4,
+                "lr_update_rate": 100,
+            },
+        }
+        cp = np.copy if copy else (lambda a: a)
+        return FastTextVectors(
+            self.vocab.words, cp(self.syn0[:V]), cp(self.syn0[V:]), self.minn, self.maxn,
+            counts=self.vocab.counts, normalizer=self.normalizer, meta=meta, output=cp(self.syn1),
+        )

@@ -1,0 +1,403 @@
+"""Word2Vec trainer: skip-gram and CBOW with negative sampling, Hogwild threads.
+
+    from firth.train.word2vec import Word2Vec
+    model = Word2Vec(model="sg", dim=100, workers=2, seed=1).train("corpus.txt")
+    model.wv.most_similar("king")
+
+How a run goes:
+
+1. ``encode_corpus`` reads the text once, counting words and writing provisional int32 ids
+   to a memory-mapped temp file; ``Vocab.from_counts`` prunes and orders the vocabulary and
+   the ids are remapped in place (pruned words removed, as word2vec does before windowing).
+2. Each epoch, the sentences are split by token ranges into one share per worker; each
+   worker thread walks its share in *jobs* of ~``JOB_WORDS`` tokens and calls a Numba
+   kernel (``firth.train.word2vec.kernels``) that releases the GIL. A job's random generator
+   is seeded from (seed, epoch, job index), so results never depend on timing with one
+   worker, and are bit-identical across runs and processes.
+3. The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all the words
+   of all epochs of one ``train`` call, computed from the words processed so far by all
+   threads (as word2vec.c does); within a job it is interpolated per sentence.
+4. Each job returns its loss (float64) and word count; the epoch's loss is the sum over
+   jobs, reported (mean per training example) in the progress bar, ``epoch_losses`` and the
+   vectors' metadata.
+
+The generic pieces (``EpochRunner``: threads, jobs, lr schedule, loss tally, progress bar;
+``checkpoint`` helpers) are reusable by other trainers (fastText): give them a job function
+``job(s0, s1, alpha0, alpha1, seed) -> (loss, words, examples)``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from firth.errors import FirthError, check
+from firth.train.checkpoint import load_checkpoint, save_checkpoint, vocab_fingerprint
+from firth.train.runner import EpochRunner, progress_bar
+
+MODELS = ("sg", "cbow")
+KERNELS = ("auto", "pairs", "batch")
+
+
+def _default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class Word2Vec:
+    """word2vec skip-gram / CBOW with negative sampling (gensim-like interface)."""
+
+    def __init__(
+        self,
+        model: str = "sg",
+        dim: int = 100,
+        window: int = 5,
+        negative: int = 5,
+        epochs: int = 5,
+        min_count: int = 5,
+        sample: float = 1e-3,
+        alpha: float = 0.025,
+        min_alpha: float = 1e-4,
+        ns_exponent: float = 0.75,
+        workers: int | None = None,
+        seed: int = 1,
+        max_vocab: int | None = None,
+        cbow_mean: bool = True,
+        tied: bool = False,
+        normalizer=None,
+        kernel: str = "auto",
+        progress: bool = False,
+        callbacks=(),
+        max_sentence_length: int = 10_000,
+    ):
+        self.model = model
+        self.dim = dim
+        self.window = window
+        self.negative = negative
+        self.epochs = epochs
+        self.min_count = min_count
+        self.sample = sample
+        self.alpha = alpha
+        self.min_alpha = min_alpha
+        self.ns_exponent = ns_exponent
+        self.workers = _default_workers() if workers is None else workers
+        self.seed = seed
+        self.max_vocab = max_vocab
+        self.cbow_mean = bool(cbow_mean)
+        self.tied = bool(tied)
+        self.normalizer = normalizer
+        self.kernel = kernel
+        self.progress = progress
+        self.callbacks = list(callbacks)
+        self.max_sentence_length = max_sentence_length
+        self._validate()
+        self.vocab = None
+        self.syn0 = None
+        self.syn1 = None
+        self.epochs_trained = 0
+        self.epoch_losses: list[float] = []  # mean loss per training example, per epoch
+        self.epoch_loss_sums: list[float] = []
+        self.train_seconds = 0.0
+        self.words_trained = 0
+        self._encoded = None
+
+    # ------------------------------------------------------------------ options
+    def _validate(self):
+        check(self.model in MODELS, f"--model: must be one of {', '.join(MODELS)}, got {self.model!r}")
+        for name, v, lo in (
+            ("dim", self.dim, 1),
+            ("window", self.window, 1),
+            ("negative", self.negative, 1),
+            ("epochs", self.epochs, 1),
+            ("min-count", self.min_count, 1),
+            ("workers", self.workers, 1),
+            ("max-sentence-length", self.max_sentence_length, 1),
+        ):
+            check(isinstance(v, (int, np.integer)) and not isinstance(v, bool), f"--{name}: must be an integer, got {v!r}")
+            check(v >= lo, f"--{name}: must be >= {lo}, got {v}")
+        check(self.dim <= 100_000, f"--dim: {self.dim} is absurdly large; use at most 100000")
+        check(self.window <= 1000, f"--window: {self.window} is absurdly large; use at most 1000")
+        check(self.negative <= 1000, f"--negative: {self.negative} is absurdly large; use at most 1000")
+        check(self.workers <= 1024, f"--workers: {self.workers} is absurdly large")
+        if self.max_vocab is not None:
+            check(isinstance(self.max_vocab, (int, np.integer)) and self.max_vocab >= 1, f"--max-vocab: must be an integer >= 1, got {self.max_vocab!r}")
+        for name, v in (("alpha", self.alpha), ("min-alpha", self.min_alpha), ("sample", self.sample), ("ns-exponent", self.ns_exponent)):
+            check(isinstance(v, (int, float, np.floating)) and np.isfinite(v), f"--{name}: must be a finite number, got {v!r}")
+        check(0 < self.alpha <= 10, f"--alpha: must be in (0, 10], got {self.alpha}")
+        check(0 <= self.min_alpha <= self.alpha, f"--min-alpha: must be in [0, alpha={self.alpha}], got {self.min_alpha}")
+        check(0 <= self.sample < 1, f"--sample: must be in [0, 1) (0 disables subsampling), got {self.sample}")
+        check(-10 <= self.ns_exponent <= 10, f"--ns-exponent: must be in [-10, 10], got {self.ns_exponent}")
+        check(self.kernel in KERNELS, f"--kernel: must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
+        check(isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**63, f"--seed: must be an integer in [0, 2^63), got {self.seed!r}")
+
+    def settings(self) -> dict:
+        return {
+            "model": self.model,
+            "dim": self.dim,
+            "window": self.window,
+            "negative": self.negative,
+            "epochs": self.epochs,
+            "min_count": self.min_count,
+            "sample": self.sample,
+            "alpha": self.alpha,
+            "min_alpha": self.min_alpha,
+            "ns_exponent": self.ns_exponent,
+            "seed": self.seed,
+            "max_vocab": self.max_vocab,
+            "cbow_mean": self.cbow_mean,
+            "tied": self.tied,
+            "kernel": self.resolved_kernel(),
+            "max_sentence_length": self.max_sentence_length,
+            "normalizer": self.normalizer.to_dict() if hasattr(self.normalizer, "to_dict") else None,
+        }
+
+    def resolved_kernel(self) -> str:
+        if self.model == "cbow":
+            return "cbow"
+        # auto = HogBatch: 3.1x gensim's speed with equal quality on full en-mix
+        # (Google 53.2 vs gensim 52.4, WS353 0.681 vs 0.658; benchmarks/RESULTS.md)
+        return "pairs" if self.kernel == "pairs" else "batch"
+
+    # ------------------------------------------------------------------ vocabulary
+    def build_vocab(self, corpus):
+        """Read the corpus once: vocabulary and encoded ids. Returns self."""
+        from firth.train.corpus import Corpus, encode_corpus
+        from firth.train.vocab import Vocab
+
+        t0 = time.perf_counter()
+        if isinstance(corpus, Corpus):
+            if corpus.normalizer is not None:
+                if self.normalizer is not None and self.normalizer != corpus.normalizer:
+                    raise FirthError("normalizer: the Corpus and the model have different normalizers; give it to one of them")
+                self.normalizer = corpus.normalizer  # saved with the vectors, used by lookups
+            enc = encode_corpus(corpus, normalizer=self.normalizer)
+        else:
+            enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length)
+        try:
+            source = _describe(corpus)
+            self.vocab, mapping = Vocab.from_counts(enc.words, enc.counts, self.min_count, self.max_vocab, source=source)
+            enc.remap(mapping)
+        except BaseException:
+            enc.close()
+            raise
+        enc.words = self.vocab.words
+        enc.counts = self.vocab.counts
+        self._set_encoded(enc)
+        self.vocab_seconds = time.perf_counter() - t0
+        self._init_weights()
+        return self
+
+    def _set_encoded(self, enc):
+        if self._encoded is not None and self._encoded is not enc:
+            self._encoded.close()
+        self._encoded = enc
+
+    def _encode_with_vocab(self, corpus):
+        """Encode another corpus against the existing vocabulary (continued training)."""
+        from firth.train.corpus import encode_corpus
+
+        enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length)
+        idx = self.vocab.index
+        mapping = np.array([idx.get(w, -1) for w in enc.words], dtype=np.int32)
+        enc.remap(mapping)
+        if enc.n_tokens == 0:
+            enc.close()
+            raise FirthError(f"{_describe(corpus)}: none of its words is in the model's vocabulary")
+        self._set_encoded(enc)
+
+    def _init_weights(self):
+        V, d = len(self.vocab), self.dim
+        rng = np.random.default_rng(self.seed)
+        # word2vec.c: uniform in [-0.5/d, 0.5/d); output layer zero (tied: one matrix)
+        self.syn0 = ((rng.random((V, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+        self.syn1 = self.syn0 if self.tied else np.zeros((V, d), dtype=np.float32)
+
+    # ------------------------------------------------------------------ training
+    def _kernel_inputs(self):
+        """What every training kernel takes: (ids, offsets, syn0, syn1, keep, prob, alias, window, negative)."""
+        enc = self._encoded
+        prob, alias = self.vocab.noise_table(self.ns_exponent)
+        return (enc.ids, enc.offsets, self.syn0, self.syn1, self.vocab.keep_probs(self.sample),
+                prob, alias, int(self.window), int(self.negative))
+
+    def _job_fn(self):
+        from firth.train.word2vec import kernels as K
+
+        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
+        kern = self.resolved_kernel()
+        if kern == "cbow":
+            cm = self.cbow_mean
+
+            def job(s0, s1, a0, a1, seed):
+                return K.train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed, cm)
+
+        else:
+            fn = K.train_sg_pairs if kern == "pairs" else K.train_sg_batch
+
+            def job(s0, s1, a0, a1, seed):
+                return fn(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed)
+
+        return job
+
+    def train(self, corpus=None, epochs: int | None = None, checkpoint=None, callbacks=None, progress: bool | None = None):
+        """Train for ``epochs`` (default: the constructor's) more epochs. Returns self.
+
+        The first call builds the vocabulary from ``corpus`` (a path, paths, a directory, a
+        ``Corpus`` or an iterable of token lists). Later calls continue training the same
+        vectors, on ``corpus`` if given (encoded against the existing vocabulary) or on the
+        same encoded corpus; the learning rate decays from ``alpha`` to ``min_alpha`` over
+        each call's epochs. With ``checkpoint`` a directory, the state is saved there
+        atomically after each epoch, and a matching checkpoint found there is resumed.
+        """
+        epochs = self.epochs if epochs is None else epochs
+        check(isinstance(epochs, (int, np.integer)) and epochs >= 1, f"--epochs: must be an integer >= 1, got {epochs!r}")
+        if self.vocab is None:
+            check(corpus is not None, "train: give a corpus the first time")
+            self.build_vocab(corpus)
+        elif corpus is not None:
+            self._encode_with_vocab(corpus)
+        elif self._encoded is None:
+            raise FirthError("train: this model has no corpus loaded (it was loaded from a checkpoint); pass the corpus")
+        start_epoch = 0
+        call_base = self.epochs_trained
+        if checkpoint is not None:
+            got = self._try_resume(checkpoint, epochs)
+            if got is not None:
+                start_epoch, call_base = got
+        cbs = self.callbacks if callbacks is None else list(callbacks)
+        show = self.progress if progress is None else progress
+        enc = self._encoded
+        runner = EpochRunner(enc.offsets, self.workers, self.alpha, self.min_alpha, self.seed,
+                             after_job=getattr(enc, "release", None))
+        job = self._job_fn()
+        T = enc.n_tokens
+        bar = progress_bar(T * (epochs - start_epoch), bool(show))
+        try:
+            for e in range(start_epoch, epochs):
+                epoch = call_base + e  # absolute epoch number (seeds the generators)
+                loss, words, ex, secs = runner.run_epoch(job, epoch, e, epochs, bar=bar)
+                self.train_seconds += secs
+                self.words_trained += words
+                self.epochs_trained = epoch + 1
+                mean = loss / ex if ex else float("nan")
+                self.epoch_losses.append(mean)
+                self.epoch_loss_sums.append(loss)
+                if bar is not None:
+                    bar.write(f"epoch {epoch + 1}: loss {mean:.4f} per example ({ex:,} examples), {words / max(secs, 1e-9):,.0f} words/s", file=sys.stderr)
+                if checkpoint is not None:
+                    self.save_checkpoint(checkpoint, call_epochs=epochs, call_base=call_base)
+                for cb in cbs:
+                    cb(self, epoch, mean)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self, call_epochs: int, call_base: int) -> dict:
+        return {
+            "format": "firth-word2vec-checkpoint",
+            "version": 1,
+            "settings": self.settings(),
+            "workers": self.workers,
+            "epochs_trained": self.epochs_trained,
+            "call_epochs": call_epochs,
+            "call_base": call_base,
+            "epoch_losses": self.epoch_losses,
+            "epoch_loss_sums": self.epoch_loss_sums,
+            "words_trained": self.words_trained,
+            "train_seconds": self.train_seconds,
+            "vocab_fingerprint": vocab_fingerprint(self.vocab.words, self.vocab.counts),
+            "words": self.vocab.words,
+            "counts": [int(c) for c in self.vocab.counts],
+            "arrays": ["syn0"] if self.tied else ["syn0", "syn1"],
+        }
+
+    def save_checkpoint(self, directory, call_epochs: int | None = None, call_base: int = 0):
+        arrays = {"syn0": self.syn0} if self.tied else {"syn0": self.syn0, "syn1": self.syn1}
+        save_checkpoint(directory, self._state(call_epochs or self.epochs, call_base), arrays)
+
+    def _try_resume(self, directory, epochs):
+        got = load_checkpoint(directory)
+        if got is None:
+            return None
+        state, arrays = got
+        if state.get("format") != "firth-word2vec-checkpoint":
+            raise FirthError(f"{directory}: not a firth word2vec checkpoint; choose another --checkpoint")
+        mine = self.settings()
+        theirs = dict(state["settings"])
+        diff = [k for k in mine if k != "epochs" and mine.get(k) != theirs.get(k)]
+        if diff:
+            raise FirthError(
+                f"{directory}: checkpoint was made with different settings ({', '.join(diff)}); "
+                "use the same options or another --checkpoint directory"
+            )
+        if state["vocab_fingerprint"] != vocab_fingerprint(self.vocab.words, self.vocab.counts):
+            raise FirthError(f"{directory}: checkpoint was made on a different corpus (vocabulary differs); use another --checkpoint")
+        if state["call_epochs"] != epochs:
+            raise FirthError(f"{directory}: checkpoint is for a run of {state['call_epochs']} epochs, not {epochs}; use --epochs {state['call_epochs']}")
+        done_in_call = state["epochs_trained"] - state["call_base"]
+        self.syn0 = np.ascontiguousarray(arrays["syn0"], dtype=np.float32)
+        self.syn1 = self.syn0 if self.tied else np.ascontiguousarray(arrays["syn1"], dtype=np.float32)
+        self.epochs_trained = state["epochs_trained"]
+        self.epoch_losses = list(state["epoch_losses"])
+        self.epoch_loss_sums = list(state["epoch_loss_sums"])
+        self.words_trained = state["words_trained"]
+        self.train_seconds = state["train_seconds"]
+        if self.progress:
+            print(f"resuming from {directory}: {done_in_call} of {epochs} epochs done", file=sys.stderr)
+        return done_in_call, state["call_base"]
+
+    # ------------------------------------------------------------------ results
+    @property
+    def wv(self):
+        """The trained word vectors as KeyedVectors (vocab counts and settings in meta); a copy,
+        so training further does not move them."""
+        return self.vectors(copy=True)
+
+    def vectors(self, copy: bool = True):
+        """The trained word vectors; ``copy=False`` shares the trainer's matrix (what
+        ``firth train`` does just before saving: a copy would add V x dim floats to the peak)."""
+        from firth.vectors import KeyedVectors
+
+        if self.syn0 is None:
+            raise FirthError("the model has not been trained yet")
+        meta = {
+            "trainer": "firth.word2vec",
+            "settings": self.settings(),
+            "workers": self.workers,
+            "epochs_trained": self.epochs_trained,
+            "epoch_losses": self.epoch_losses,
+            "words_trained": self.words_trained,
+            "train_seconds": round(self.train_seconds, 3),
+            "vocab_seconds": round(getattr(self, "vocab_seconds", 0.0), 3),
+            "corpus_words": int(self.vocab.total),
+        }
+        return KeyedVectors(self.vocab.words, self.syn0.copy() if copy else self.syn0, counts=self.vocab.counts,
+                            normalizer=self.normalizer, meta=meta)
+
+    def close(self):
+        """Delete the encoded corpus' temporary files."""
+        if self._encoded is not None:
+            self._encoded.close()
+            self._encoded = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _describe(corpus) -> str:
+    from firth.train.corpus import Corpus
+
+    if isinstance(corpus, (str, os.PathLike)):
+        return str(corpus)
+    if isinstance(corpus, Corpus):
+        return ", ".join(str(p) for p in corpus.paths[:3])
+    if isinstance(corpus, (list, tuple)) and corpus and isinstance(corpus[0], (str, os.PathLike)):
+        return ", ".join(str(p) for p in corpus[:3])
+    return "corpus"

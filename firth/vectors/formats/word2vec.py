@@ -1,0 +1,146 @@
+"""word2vec C text and binary vectors, and fastText ``.vec`` (word2vec text, lines ending in a space).
+
+A codec of plain data: ``(words, float32 matrix)`` in and out; it never imports the vectors
+classes. Every number read is checked (header sizes, line widths, truncation) before use;
+a bad file gives one line naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from firth.errors import FirthError
+from firth.io import atomic_write, open_binary
+
+WORD2VEC_FORMATS = ("word2vec-text", "word2vec-binary", "vec")
+
+
+def _header(path: Path, f, fmt: str):
+    """Parse 'N D' (or infer D from a headerless text file). Returns (n or None, d, first_line_or_None)."""
+    line = f.readline()
+    parts = line.split()
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        n, d = int(parts[0]), int(parts[1])
+        if d <= 0:
+            raise FirthError(f"{path}: header says {d} dimensions")
+        return n, d, None
+    if fmt == "word2vec-text":  # headerless
+        return None, len(parts) - 1, line
+    raise FirthError(f"{path}: line 1: expected a header 'N_WORDS DIM'")
+
+
+def read_word2vec(path, fmt: str, limit: int | None = None, unicode_errors: str = "strict") -> tuple[list[str], np.ndarray]:
+    """(words, float32 vectors) of a word2vec text (``fmt='word2vec-text'``, also .vec / GloVe)
+    or binary (``'word2vec-binary'``) file; ``limit`` keeps the first N."""
+    path = Path(path)
+    with open_binary(path) as f:
+        n, d, pending = _header(path, f, fmt)
+        want = n if n is not None else None
+        if limit is not None:
+            want = limit if want is None else min(limit, want)
+        words: list[str] = []
+        rows: list[np.ndarray] = []
+        if fmt == "word2vec-binary":
+            vecs = np.empty((want, d), dtype=np.float32)
+            step = 4 * d
+            for i in range(want):
+                word = _read_word(f, path, i, n, unicode_errors)
+                buf = f.read(step)
+                if len(buf) != step:
+                    raise FirthError(f"{path}: truncated: vector {i + 1} of {n} ({word!r}) is incomplete")
+                vecs[i] = np.frombuffer(buf, dtype="<f4")
+                words.append(word)
+            return _finish(path, words, vecs)
+        lineno = 0 if n is None else 1
+        pending_lines = [pending] if pending is not None else []
+        while want is None or len(words) < want:
+            raw = pending_lines.pop() if pending_lines else f.readline()
+            lineno += 1
+            if not raw:
+                if n is not None and len(words) < (want or 0):
+                    raise FirthError(f"{path}: truncated: header promises {n} vectors, found {len(words)}")
+                break
+            try:
+                text = raw.decode("utf-8", errors=unicode_errors)
+            except UnicodeDecodeError as e:
+                raise FirthError(f"{path}: line {lineno}: not UTF-8 ({e.reason} at byte {e.start})") from None
+            parts = text.rstrip("\n").rstrip(" ").split(" ")
+            if len(parts) == 1 and not parts[0].strip():
+                continue
+            if len(parts) != d + 1:
+                parts = text.split()
+            if len(parts) != d + 1:
+                raise FirthError(f"{path}: line {lineno}: expected a word and {d} values, found {len(parts) - 1} values")
+            try:
+                rows.append(np.array(parts[1:], dtype=np.float32))
+            except ValueError:
+                raise FirthError(f"{path}: line {lineno}: a value is not a number") from None
+            words.append(parts[0])
+        vecs = np.stack(rows) if rows else np.zeros((0, d), dtype=np.float32)
+        return _finish(path, words, vecs)
+
+
+def _read_word(f, path, i, n, unicode_errors) -> str:
+    chars = bytearray()
+    while True:
+        ch = f.read(1)
+        if not ch:
+            raise FirthError(f"{path}: truncated: header promises {n} vectors, file ends in vector {i + 1}")
+        if ch == b" ":
+            break
+        if ch != b"\n" or chars:  # word2vec.c puts a newline after each vector
+            chars += ch
+        if len(chars) > 10_000:
+            raise FirthError(f"{path}: malformed binary vectors: word {i + 1} is over 10,000 bytes (wrong format?)")
+    try:
+        return chars.decode("utf-8", errors=unicode_errors)
+    except UnicodeDecodeError:
+        raise FirthError(f"{path}: word {i + 1} is not valid UTF-8; load with unicode_errors='replace'") from None
+
+
+def _finish(path, words, vecs):
+    if not words:
+        raise FirthError(f"{path}: no vectors in file")
+    if len(set(words)) != len(words):
+        seen, dup = set(), None
+        for w in words:
+            if w in seen:
+                dup = w
+                break
+            seen.add(w)
+        raise FirthError(f"{path}: word {dup!r} appears twice")
+    return words, vecs
+
+
+# ------------------------------------------------------------------ writing
+def write_word2vec(path, words, vectors, format: str) -> None:
+    """Write ``words`` and ``vectors`` atomically as ``format`` (one of WORD2VEC_FORMATS)."""
+    if format not in WORD2VEC_FORMATS:
+        raise FirthError(f"--format {format!r}: expected one of {', '.join(WORD2VEC_FORMATS)}")
+    for w in words:
+        if not w or any(c.isspace() for c in w):
+            raise FirthError(f"word {w!r} contains whitespace or is empty: the {format} format cannot hold it; use --format native")
+    path = Path(path)
+    if format == "word2vec-binary":
+        vecs = np.asarray(vectors, dtype="<f4")
+        with atomic_write(path, "wb") as f:
+            f.write(f"{len(words)} {vecs.shape[1]}\n".encode())
+            for i, w in enumerate(words):
+                f.write(w.encode("utf-8") + b" " + vecs[i].tobytes() + b"\n")
+    else:  # word2vec-text and fastText .vec are the same format; .vec ends lines with a space
+        tail = " \n" if format == "vec" else "\n"
+        vecs = np.asarray(vectors, dtype=np.float32)
+        with atomic_write(path, "wb") as f:
+            buf = io.StringIO()
+            buf.write(f"{len(words)} {vecs.shape[1]}\n")
+            for start in range(0, len(words), 4096):
+                block = vecs[start : start + 4096]
+                for w, row in zip(words[start : start + 4096], block):
+                    # %.9g round-trips float32 exactly
+                    buf.write(w + " " + " ".join(["%.9g" % x for x in row.tolist()]) + tail)
+                f.write(buf.getvalue().encode("utf-8"))
+                buf.seek(0)
+                buf.truncate()
