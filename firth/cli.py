@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 from firth.errors import FirthError
@@ -23,6 +24,7 @@ COMMAND_MODULES = [
     "firth.search.cli",  # search, expand
     "firth.tasks.cli",  # classify, tag
     "firth.rnn.cli",  # experiment
+    "firth.lm.cli",  # lm (language models)
     "firth.explore.cli",  # explore, plot (web page, static maps)
     "firth.demo",  # demo (the README's main job)
 ]
@@ -61,10 +63,36 @@ def add_parser(sub, name: str, help: str, description: str | None = None):
     return sub.add_parser(name, help=help, description=description or help, formatter_class=_Formatter)
 
 
+def _terminate(signum, frame):
+    # SIGTERM (kill, systemd, a batch scheduler) unwinds like Ctrl-C, so every temporary
+    # file and half-built output is removed by the same `finally`/`except` blocks.
+    raise KeyboardInterrupt
+
+
+def _one_line(e: BaseException) -> str:
+    """A one-line message for an error firth did not anticipate as a FirthError."""
+    if isinstance(e, MemoryError):
+        return "out of memory; use a smaller input, --limit, or a machine with more memory"
+    if isinstance(e, OSError):
+        name = e.filename if e.filename is not None else ""
+        why = e.strerror or str(e)
+        return f"{name}: {why}" if name else why
+    return f"{type(e).__name__}: {e}".splitlines()[0]
+
+
 def main(argv=None) -> int:
     parser = build_parser()
+    # Usage mistakes (unknown option, missing argument) are argparse's: a usage line, then
+    # one error line, exit status 2 -- the common convention; every other error is one line,
+    # exit status 1 (README, "Command line").
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("FIRTH_DEBUG")
+    previous = None
+    if hasattr(signal, "SIGTERM"):
+        try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        except ValueError:  # not the main thread (embedded use): leave signals alone
+            previous = None
     try:
         rc = args.func(args)
         return int(rc or 0)
@@ -78,6 +106,14 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `firth similar ... | head`
         return 0
+    except (OSError, MemoryError) as e:
+        if debug:
+            raise
+        print(f"firth: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

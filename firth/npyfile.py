@@ -28,7 +28,9 @@ def read_header(f, where: str):
             shape, fortran, dtype = npformat.read_array_header_2_0(f, max_header_size=10_000)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, KeyError) as e:
+    except Exception as e:  # numpy parses the header with tokenize/ast: any of their errors
+        if isinstance(e, MemoryError):
+            raise
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise FirthError(f"{where}: not a valid .npy array ({msg[:200]})") from None
     if dtype.hasobject or dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:

@@ -139,10 +139,13 @@ def cmd_index(args) -> int:
     _positive("min-len", args.min_len)
     analyzer = Analyzer(stopwords=None if args.stopwords == "none" else args.stopwords,
                         stemmer=None if args.no_stem else "porter", min_len=args.min_len)
+    from firth.io import check_output
+
+    check_output(args.output, "search-index", is_dir=True, option="-o", inputs=[args.docs])  # before the work
     t0 = time.perf_counter()
     index = Index.build(read_docs(args.docs, fields), analyzer)
     index.meta["fields"] = list(fields)
-    index.save(args.output)
+    index.save(args.output, inputs=[args.docs])
     print(f"indexed {index.n_docs} documents, {len(index.terms)} terms, {index.seq.size} tokens "
           f"in {time.perf_counter() - t0:.1f} s -> {args.output}")
     return 0
@@ -194,7 +197,7 @@ def cmd_corpus(args) -> int:
 
     index = Index.load(args.index)
     terms = index.terms
-    with atomic_write(args.output, "w") as f:
+    with atomic_write(args.output, "w", inputs=[args.index]) as f:
         for d in range(index.n_docs):
             lo, hi = index.seq_ptr[d], index.seq_ptr[d + 1]
             if hi > lo:

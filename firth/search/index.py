@@ -100,7 +100,8 @@ class Index:
         return cls(terms, doc_ids, titles, arrays, analyzer)
 
     # ------------------------------------------------------------ save / load
-    def save(self, path) -> None:
+    def save(self, path, inputs=()) -> None:
+        """Write the index directory atomically; ``inputs``: paths it may not replace."""
         path = Path(path)
         meta = {
             "format": FORMAT,
@@ -112,7 +113,7 @@ class Index:
             "avgdl": self.avgdl,
             **{k: v for k, v in self.meta.items() if k not in ("format", "version")},
         }
-        with atomic_dir(path, "search-index") as tmp:
+        with atomic_dir(path, "search-index", inputs=inputs) as tmp:
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
             (tmp / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
             (tmp / "docids.json").write_text(json.dumps(self.doc_ids, ensure_ascii=False), encoding="utf-8")

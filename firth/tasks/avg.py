@@ -262,7 +262,8 @@ class AvgClassifier:
         return self.predict_proba(docs).argmax(axis=1)
 
     # ------------------------------------------------------------ save / load
-    def save(self, path):
+    def save(self, path, inputs=()):
+        """Write the model directory atomically; ``inputs``: paths it may not replace."""
         cfg = {
             "format": FORMAT,
             "arch": "avg",
@@ -273,7 +274,7 @@ class AvgClassifier:
             "best_epoch": getattr(self, "best_epoch", None),
             "history": self.history,
         }
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, "classifier", inputs=inputs) as tmp:
             with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
                 json.dump(cfg, f, ensure_ascii=False)
             np.save(os.path.join(tmp, "W_in.npy"), self.W_in)
@@ -282,12 +283,42 @@ class AvgClassifier:
 
     @classmethod
     def load(cls, path, cfg: dict | None = None):
+        """A saved model, every part checked against the others before any kernel sees it."""
+        from dataclasses import fields
+
+        from firth.io import read_json
+        from firth.npyfile import load_npy
+
         if cfg is None:
-            with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
-                cfg = json.load(f)
+            cfg = read_json(os.path.join(path, "config.json"), "classifier model")
         if cfg.get("format") != FORMAT:
             raise FirthError(f"{path}: not an averaged classifier model (format {cfg.get('format')!r})")
-        m = cls(AvgConfig(**cfg["config"]))
+        where = os.path.join(path, "config.json")
+        options = cfg.get("config")
+        known = {f.name: f.type for f in fields(AvgConfig)}
+        if not isinstance(options, dict) or set(options) - set(known):
+            raise FirthError(f"{where}: 'config' must be an object with the keys {sorted(known)}; the model is damaged")
+        for k, v in options.items():
+            t = known[k]
+            if t == "bool":
+                ok = isinstance(v, bool)
+            elif t == "float":
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            else:
+                ok = isinstance(v, int) and not isinstance(v, bool)
+            if not ok:
+                raise FirthError(f"{where}: config {k}={v!r} is not a {known[k]}; the model is damaged")
+        m = cls(AvgConfig(**options))
+        c = m.config
+        if not (0 < c.dim <= 100_000 and 0 <= c.ngrams <= 100 and 0 < c.bucket <= 2**40):
+            raise FirthError(f"{where}: config dim={c.dim}, ngrams={c.ngrams}, bucket={c.bucket} out of range; "
+                             "the model is damaged")
+        for key in ("labels", "words"):
+            v = cfg.get(key)
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or len(set(v)) != len(v):
+                raise FirthError(f"{where}: '{key}' must be a list of distinct strings; the model is damaged")
+        if not cfg["labels"]:
+            raise FirthError(f"{where}: the model has no labels; the model is damaged")
         m.labels = Labels(cfg["labels"])
         m.words = cfg["words"]
         m.word_index = {w: i for i, w in enumerate(m.words)}
@@ -296,8 +327,18 @@ class AvgClassifier:
         if cfg.get("normalizer"):
             from firth.text import Normalizer
 
-            m.normalizer = Normalizer.from_dict(cfg["normalizer"])
-        m.W_in = np.load(os.path.join(path, "W_in.npy"), allow_pickle=False)
-        m.W_out = np.load(os.path.join(path, "W_out.npy"), allow_pickle=False)
-        m.buckets = np.load(os.path.join(path, "buckets.npy"), allow_pickle=False)
+            try:
+                m.normalizer = Normalizer.from_dict(cfg["normalizer"])
+            except (TypeError, ValueError, KeyError, AttributeError) as e:
+                raise FirthError(f"{where}: bad 'normalizer' ({e}); the model is damaged") from None
+        m.buckets = load_npy(os.path.join(path, "buckets.npy"), kind="iu", shape=(None,)).astype(np.int64)
+        b = m.buckets
+        if len(b) and (b[0] < 0 or b[-1] >= c.bucket or not (np.diff(b) > 0).all()):
+            raise FirthError(f"{path}/buckets.npy: bucket ids must be distinct, sorted and below {c.bucket}; "
+                             "the model is damaged")
+        rows = len(m.words) + len(b)
+        m.W_in = load_npy(os.path.join(path, "W_in.npy"), kind="f", shape=(rows, c.dim), finite=True)
+        m.W_out = load_npy(os.path.join(path, "W_out.npy"), kind="f", shape=(len(m.labels), c.dim), finite=True)
+        m.W_in = np.ascontiguousarray(m.W_in, dtype=np.float32)
+        m.W_out = np.ascontiguousarray(m.W_out, dtype=np.float32)
         return m

@@ -111,8 +111,16 @@ def _neural_options(args):
     return opts
 
 
+def _check_output(args, kind):
+    """Before any training: the model directory can be written and replaces nothing of the user's."""
+    from firth.io import check_output
+
+    check_output(args.output, kind, is_dir=True, option="-o", inputs=[args.train, args.dev, args.vectors])
+
+
 def _classify_train(args):
     _check_common(args)
+    _check_output(args, "classifier")
     check(args.ngrams >= 1, f"--ngrams {args.ngrams}: must be 1 or more")
     check(args.bucket >= 1, f"--bucket {args.bucket}: must be 1 or more")
     from firth.tasks.classify import train_classifier
@@ -139,7 +147,7 @@ def _classify_train(args):
     if h and key in h[-1]:
         best = max(r.get(key, 0) for r in h)
         _say(f"trained {len(h)} epochs; best dev accuracy {best:.4f} (epoch {model.best_epoch}); {model.train_seconds:.1f}s")
-    model.save(args.output)
+    model.save(args.output, inputs=[args.train, args.dev, args.vectors])
     _say(f"model: {args.output}")
     return 0
 
@@ -186,6 +194,7 @@ def _classify_predict(args):
 
 def _tag_train(args):
     _check_common(args)
+    _check_output(args, "tagger")
     from firth.tasks.tagging import train_tagger
 
     kv = _vectors(args)
@@ -193,7 +202,7 @@ def _tag_train(args):
     opts["chars"] = args.chars
     model = train_tagger(args.train, args.dev, column=args.column, vectors=kv, seed=args.seed,
                          progress=not args.quiet, options=opts, log=_say)
-    model.save(args.output)
+    model.save(args.output, inputs=[args.train, args.dev, args.vectors])
     _say(f"model: {args.output}")
     return 0
 

@@ -244,12 +244,13 @@ class _Neural:
     def embed(self):
         return self.net.embed
 
-    def save(self, path):
+    def save(self, path, inputs=()):
+        """Write the model directory atomically; ``inputs``: paths it may not replace."""
         from firth.rnn import save_model
 
         meta = {"format": self.fmt, "arch": "bilstm", "labels": self.labels.names, "options": self.opts,
                 "seed": self.seed, "history": self.history, "best_epoch": self.best_epoch, **self.extra}
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, "classifier" if self.kind == "acceptor" else self.kind, inputs=inputs) as tmp:
             save_model(os.path.join(tmp, "net"), self.net)
             with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
                 json.dump(meta, f, ensure_ascii=False)
@@ -260,12 +261,25 @@ class _Neural:
 
         if cfg.get("format") != cls.fmt:
             raise FirthError(f"{path}: not a {cls.kind} model (format {cfg.get('format')!r})")
-        m = cls(seed=cfg.get("seed", 0), **cfg.get("options", {}))
-        m.labels = Labels(cfg["labels"])
+        where = os.path.join(path, "config.json")
+        options, labels = cfg.get("options", {}), cfg.get("labels")
+        if not isinstance(options, dict) or set(options) - set(DEFAULTS[cls.kind]):
+            raise FirthError(f"{where}: 'options' must be an object with keys among {sorted(DEFAULTS[cls.kind])}; "
+                             "the model is damaged")
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels) \
+                or len(set(labels)) != len(labels):
+            raise FirthError(f"{where}: 'labels' must be a non-empty list of distinct strings; the model is damaged")
+        seed = cfg.get("seed", 0)
+        m = cls(seed=seed if isinstance(seed, int) else 0, **options)
+        m.labels = Labels(labels)
         m.history = cfg.get("history", [])
         m.best_epoch = cfg.get("best_epoch")
         m.extra = {k: v for k, v in cfg.items() if k in ("column", "span")}
         m.net, _ = load_model(os.path.join(path, "net"))
+        classes = getattr(m.net, "num_classes", None)
+        if classes != len(labels) or m.net.embed is None:
+            raise FirthError(f"{path}/net: the network predicts {classes} classes but config.json names "
+                             f"{len(labels)} labels; the model is damaged")
         return m
 
     def _finish(self, t0):
