@@ -1,0 +1,62 @@
+"""Numba kernels of the neighbour search: int8 screening of every row against a few queries.
+
+``search.py`` holds the readable versions (``screen_reference``); a test checks they agree.
+Imported only by the background build of a :class:`~firth.explore.search.NeighbourIndex`,
+so starting the server never waits for Numba.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantize_block(unit, codes, scale, resid):
+    """Store each unit row as int8 codes * scale; resid is the exact L2 norm of what the
+    codes miss (the bound on any query's score error, by Cauchy-Schwarz)."""
+    n, d = unit.shape
+    for i in range(n):
+        m = np.float32(0.0)
+        for j in range(d):
+            a = abs(unit[i, j])
+            if a > m:
+                m = a
+        sc = m / np.float32(127.0) if m > 0 else np.float32(1.0)
+        scale[i] = sc
+        e = 0.0
+        for j in range(d):
+            c = np.int8(np.rint(unit[i, j] / sc))
+            codes[i, j] = c
+            r = np.float64(unit[i, j]) - np.float64(c) * np.float64(sc)
+            e += r * r
+        resid[i] = np.float32(np.sqrt(e) * (1 + 1e-6))  # rounded up, so it stays a bound
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, parallel=True)
+def screen(codes, scale, resid, queries, qn, q1, tol, lo, hi):
+    """Interval [lo, hi] holding each unit row's exact cosine with each query:
+    approx = scale[i] * (codes[i] . queries[k]); the error is at most resid[i] * |q_k| (the
+    codes' residual) plus ``tol`` * (127 scale[i] |q_k|_1 + |q_k|) (float32 rounding of
+    this sum and of the exact one). One pass over the int8 codes, the bound fused in."""
+    n, d = codes.shape
+    m = queries.shape[0]
+    for i in numba.prange(n):
+        for k in range(m):
+            acc = np.float32(0.0)
+            for j in range(d):
+                acc += np.float32(codes[i, j]) * queries[k, j]
+            a = acc * scale[i]
+            e = resid[i] * qn[k] + tol * (np.float32(127.0) * scale[i] * q1[k] + qn[k])
+            lo[i, k] = max(a - e, np.float32(-1.0))
+            hi[i, k] = min(a + e, np.float32(1.0))
+
+
+def quantize(unit: np.ndarray):
+    """(codes int8, scale float32, resid float32) of a block of unit rows."""
+    n, d = unit.shape
+    codes = np.empty((n, d), dtype=np.int8)
+    scale = np.empty(n, dtype=np.float32)
+    resid = np.empty(n, dtype=np.float32)
+    _quantize_block(np.ascontiguousarray(unit, dtype=np.float32), codes, scale, resid)
+    return codes, scale, resid
