@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "firth.tasks.cli",  # classify, tag
     "firth.rnn.cli",  # experiment
     "firth.lm.cli",  # lm (language models)
+    "firth.lm.cli",  # lm (language models)
     "firth.explore.cli",  # explore, plot (web page, static maps)
     "firth.demo",  # demo (the README's main job)
 ]
