@@ -94,9 +94,17 @@ def _in(mod: str, pkg: str) -> bool:
     return mod == pkg or mod.startswith(pkg + ".")
 
 
+# The benchmark algorithms of firth.evaluate work on any object with index_to_key /
+# normalize / get_normed and import no vectors module, so KeyedVectors' gensim-style
+# evaluate_word_pairs / evaluate_word_analogies methods can use them (issue 17).
+EVALUATE_CORE = ("firth.evaluate.similarity", "firth.evaluate.analogy", "firth.evaluate.datasets",
+                 "firth.evaluate.lookup", "firth.evaluate.kernels")
+
+
 def violations(g: dict[str, set[str]]) -> list[str]:
     bad = []
     rules = [
+        (EVALUATE_CORE, ("firth",), "is below firth.vectors: imports only errors and the other EVALUATE_CORE modules"),
         (("firth.errors", "firth.io", "firth.text"), ("firth",), "imports no other firth module but errors"),
         (("firth.vectors",), ("firth.train", "firth.tasks", "firth.search", "firth.rnn", "firth.evaluate",
                               "firth.lm", "firth.explore", "firth.demo"), "is the read side"),
@@ -106,7 +114,8 @@ def violations(g: dict[str, set[str]]) -> list[str]:
     for src, e in ((s, e) for s, es in g.items() for e in es):
         for lows, forbidden, why in rules:
             if any(_in(src, low) for low in lows):
-                allowed_low = src in ("firth.io", "firth.text") and e == "firth.errors"
+                allowed_low = src in ("firth.io", "firth.text", *EVALUATE_CORE) and e == "firth.errors"
+                allowed_low = allowed_low or (e in EVALUATE_CORE and (_in(src, "firth.vectors") or src in EVALUATE_CORE))
                 if any(_in(e, f) for f in forbidden) and not allowed_low and not any(_in(e, low) for low in lows):
                     bad.append(f"{src} imports {e}: {lows[0]} {why}")
         if e == "firth.cli" and not (src.endswith(".cli") or src == "firth.demo"):
@@ -126,6 +135,9 @@ def test_the_graph_sees_function_level_and_type_checking_imports(tmp_path):
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
     assert violations({"firth.vectors.keyed": {"firth.train.corpus"}}) != []
+    assert violations({"firth.vectors.keyed": {"firth.evaluate.similarity"}}) == []
+    assert violations({"firth.vectors.keyed": {"firth.evaluate.report"}}) != []
+    assert violations({"firth.evaluate.lookup": {"firth.vectors.keyed"}}) != []
 
 
 def test_no_import_cycle_in_firth():

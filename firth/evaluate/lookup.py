@@ -28,7 +28,9 @@ class Lookup:
             per_kv = _CACHE.setdefault(kv, {})
         except TypeError:  # not weak-referenceable: no caching
             return cls(kv, case_insensitive, restrict)
-        key = (case_insensitive, None if restrict is None else min(int(restrict), len(kv.index_to_key)))
+        # the vocabulary size is part of the key: words added later (kv.add_vectors) get a new Lookup
+        key = (case_insensitive, None if restrict is None else min(int(restrict), len(kv.index_to_key)),
+               len(kv.index_to_key))
         if key not in per_kv:
             per_kv[key] = cls(kv, case_insensitive, restrict)
         return per_kv[key]

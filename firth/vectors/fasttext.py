@@ -31,7 +31,7 @@ import numpy as np
 
 from firth.errors import FirthError
 from firth.vectors.formats.fasttext_bin import write_fasttext_bin
-from firth.vectors.keyed import EPS_COSMUL, KeyedVectors
+from firth.vectors.keyed import KeyedVectors
 from firth.vectors.subwords import ngram_hashes, ngrams, subword_table
 
 
@@ -151,52 +151,44 @@ class FastTextVectors(KeyedVectors):
                 v = v / n
         return v
 
-    def _as_unit(self, item) -> np.ndarray:
-        if isinstance(item, str) and item not in self and not self.ngram_ids(item):
-            raise FirthError(
-                f"word {item!r} is not in the vocabulary and has no character n-gram of length "
-                f"{self.minn}..{self.maxn}: its fastText vector is zero, so it has no neighbours"
-            )
-        return super()._as_unit(item)
+    def _query(self, item):
+        """The lookup hook: an unseen word is composed from its n-grams (and excludes no
+        row); a word with neither a row nor an n-gram has no direction at all."""
+        if isinstance(item, str) and item not in self:
+            if not self.ngram_ids(item):
+                raise FirthError(
+                    f"word {item!r} is not in the vocabulary and has no character n-gram of length "
+                    f"{self.minn}..{self.maxn}: its fastText vector is zero, so it has no neighbours"
+                )
+            return self.get_vector(item, norm=True), None
+        return super()._query(item)
 
-    def _exclude(self, items) -> set[int]:
-        return {self.key_to_index[k] for it in items if isinstance(it, str) if (k := self.normalize(it)) in self.key_to_index}
+    def get_sentence_vector(self, text: str) -> np.ndarray:
+        """Facebook fastText's sentence vector (``FastText::getSentenceVector`` of an
+        unsupervised model): the text is split on whitespace, each word's vector divided by
+        its L2 norm, and the unit vectors averaged; words whose vector is zero are left out
+        of the count. No end-of-sentence token is added (fastText reads words with
+        ``operator>>``, which skips the newline). Zeros when no word has a vector."""
+        if not isinstance(text, str):
+            raise FirthError("get_sentence_vector: give the sentence as one string (fastText splits it itself)")
+        if "\n" in text:
+            raise FirthError("get_sentence_vector: one line at a time (the text holds a newline), as fastText")
+        acc = np.zeros(self.vector_size, dtype=np.float32)
+        count = 0
+        for word in text.split():
+            v = self.get_vector(word)
+            n = np.linalg.norm(v)
+            if n > 0:
+                acc += v * np.float32(1.0 / n)
+                count += 1
+        if count:
+            acc *= np.float32(1.0 / count)
+        return acc
 
-    def most_similar(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
-        """Nearest vocabulary words; the query words may be unseen (composed from n-grams)."""
-        positive, negative = self._listify(positive), self._listify(negative)
-        if not positive and not negative:
-            raise FirthError("most_similar needs at least one word or vector")
-        mean = np.zeros(self.vector_size, dtype=np.float32)
-        for sign, items in ((1.0, positive), (-1.0, negative)):
-            for it in items:
-                mean += sign * self._as_unit(it)
-        return self.similar_by_vector(
-            mean, topn=topn, restrict_vocab=restrict_vocab, _exclude=self._exclude(positive + negative)
-        )
-
-    def most_similar_cosmul(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
-        positive, negative = self._listify(positive), self._listify(negative)
-        if not positive:
-            raise FirthError("most_similar_cosmul needs at least one positive word")
-        normed = self.get_normed()
-        if restrict_vocab:
-            normed = normed[:restrict_vocab]
-        pos = [(normed @ self._as_unit(w) + 1) / 2 for w in positive]
-        neg = [(normed @ self._as_unit(w) + 1) / 2 for w in negative]
-        scores = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + EPS_COSMUL) if neg else np.prod(pos, axis=0)
-        return self._top(scores, topn, self._exclude(positive + negative))
-
-    def mean_vector(self, tokens, allow_empty: bool = False) -> np.ndarray:
-        """Average of the tokens' vectors; unseen tokens count through their n-grams."""
-        if isinstance(tokens, str):
-            tokens = self.normalizer.tokens(tokens)
-        vecs = [self.get_vector(t) for t in tokens if self.has_vector(t)]
-        if not vecs:
-            if allow_empty:
-                return np.zeros(self.vector_size, dtype=np.float32)
-            raise FirthError("mean_vector: none of the words has a vector")
-        return np.mean(np.stack(vecs), axis=0).astype(np.float32)
+    def add_vectors(self, keys, weights, replace: bool = False) -> None:
+        raise FirthError("add_vectors: a fastText word's vector is composed from its word row and n-gram rows; "
+                         "adding plain vectors would break that. Convert to word vectors first "
+                         "(KeyedVectors(kv.index_to_key, kv.vectors)) and add to those")
 
     def limit(self, n: int) -> "FastTextVectors":
         """The ``n`` most frequent words (n-gram rows kept: unseen words still work)."""

@@ -9,6 +9,7 @@ are one matrix product over unit-length rows.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -126,24 +127,93 @@ class KeyedVectors:
             None if self.counts is None else self.counts[:n], self.normalizer, self.meta,
         )
 
-    # --------------------------------------------------------- similarities
-    def _as_unit(self, item) -> np.ndarray:
+    # ------------------------------------------------------ the lookup hook
+    def _query(self, item) -> tuple[np.ndarray, int | None]:
+        """A word or a vector as a unit query vector, and the vocabulary row to leave out of
+        the answers (None for a vector). The one lookup subclasses override (fastText vectors
+        compose unseen words here); every similarity query goes through it."""
         if isinstance(item, str):
-            return self.get_vector(item, norm=True)
+            i = self.get_index(item)
+            return self.get_normed()[i], i
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < len(self):
+                raise FirthError(f"row {item}: the vocabulary has {len(self)} words")
+            return self.get_normed()[item], int(item)
         v = np.asarray(item, dtype=np.float32)
         if v.shape != (self.vector_size,):
             raise FirthError(f"a query vector must have {self.vector_size} values, got shape {v.shape}")
+        if not np.isfinite(v).all():
+            raise FirthError("a query vector holds NaN or infinity")
         n = np.linalg.norm(v)
-        return v / n if n > 0 else v
+        return (v / n if n > 0 else v), None
 
-    def similarity(self, w1: str, w2: str) -> float:
-        """Cosine similarity of two words."""
-        return float(np.dot(self._as_unit(w1), self._as_unit(w2)))
+    def _unit(self, item) -> np.ndarray:
+        return self._query(item)[0]
+
+    def _searched(self, restrict_vocab: int | None) -> np.ndarray:
+        normed = self.get_normed()
+        return normed[:restrict_vocab] if restrict_vocab else normed
+
+    # --------------------------------------------------------- similarities
+    def similarity(self, w1, w2) -> float:
+        """Cosine similarity of two words (or vectors)."""
+        return float(np.dot(self._unit(w1), self._unit(w2)))
+
+    def distance(self, w1, w2) -> float:
+        """Cosine distance, ``1 - similarity(w1, w2)``."""
+        return 1.0 - self.similarity(w1, w2)
+
+    def distances(self, word_or_vector, other_words: Iterable[str] = ()) -> np.ndarray:
+        """Cosine distances from a word or vector to ``other_words`` (all words when empty,
+        itself included), as gensim's ``distances``."""
+        unit = self._unit(word_or_vector)
+        other_words = list(other_words)
+        rows = self.get_normed() if not other_words else np.stack([self._unit(w) for w in other_words])
+        return (1.0 - rows @ unit).astype(np.float32)
+
+    @staticmethod
+    def cosine_similarities(vector_1, vectors_all) -> np.ndarray:
+        """Cosines between one vector and each row of ``vectors_all`` (zero vectors give 0)."""
+        v = np.asarray(vector_1, dtype=np.float64)
+        m = np.atleast_2d(np.asarray(vectors_all, dtype=np.float64))
+        den = np.linalg.norm(m, axis=1) * np.linalg.norm(v)
+        dots = m @ v
+        return np.divide(dots, den, out=np.zeros_like(dots), where=den > 0)
 
     def n_similarity(self, ws1: Iterable[str], ws2: Iterable[str]) -> float:
         """Cosine similarity of the mean vectors of two word sets."""
         a, b = self.mean_vector(list(ws1)), self.mean_vector(list(ws2))
         return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0))
+
+    def closer_than(self, key1: str, key2: str) -> list[str]:
+        """Every vocabulary word closer to ``key1`` than ``key2`` is (``key1`` left out)."""
+        unit, i1 = self._query(key1)
+        _, i2 = self._query(key2)
+        scores = self.get_normed() @ unit
+        bar = scores[i2] if i2 is not None else np.float32(np.dot(unit, self._unit(key2)))
+        return [self.index_to_key[i] for i in np.flatnonzero(scores > bar) if i != i1]
+
+    def words_closer_than(self, word1: str, word2: str) -> list[str]:
+        """gensim 3's name for :meth:`closer_than` (gensim 4 keeps both)."""
+        return self.closer_than(word1, word2)
+
+    def rank(self, key1: str, key2: str) -> int:
+        """1 + the number of words closer to ``key1`` than ``key2`` is."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def most_similar_to_given(self, key1: str, keys_list: Sequence[str]) -> str:
+        """The word of ``keys_list`` most similar to ``key1`` (the first on ties)."""
+        if not keys_list:
+            raise FirthError("most_similar_to_given: keys_list is empty")
+        return keys_list[int(np.argmax([self.similarity(key1, k) for k in keys_list]))]
+
+    def relative_cosine_similarity(self, wa: str, wb: str, topn: int = 10) -> float:
+        """cos(wa, wb) / the sum of the cosines of wa's ``topn`` nearest neighbours
+        (Leeuwenberg et al. 2016; above 1/topn means closer than a typical neighbour)."""
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise FirthError(f"relative_cosine_similarity: {wa!r} has no neighbours")
+        return self.similarity(wa, wb) / sum(s for _, s in sims)
 
     def _top(self, scores: np.ndarray, topn: int, exclude: set[int]) -> list[tuple[str, float]]:
         k = min(len(scores), topn + len(exclude))
@@ -160,6 +230,12 @@ class KeyedVectors:
                 break
         return out
 
+    def _answer(self, scores: np.ndarray, topn: int | None, exclude: set[int]):
+        """gensim's convention: topn=None gives the whole score array, topn < 1 nothing."""
+        if topn is None:
+            return scores
+        return self._top(scores, int(topn), exclude) if topn >= 1 else []
+
     @staticmethod
     def _listify(x) -> list:
         if x is None:
@@ -168,46 +244,72 @@ class KeyedVectors:
             return [x]
         return list(x)
 
-    def most_similar(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
-        """Nearest neighbours of the mean of ``positive`` minus ``negative`` (unit vectors),
-        as gensim computes them; input words are excluded from the answer."""
-        positive, negative = self._listify(positive), self._listify(negative)
-        if not positive and not negative:
+    @staticmethod
+    def _weighted(items, default: float) -> list[tuple[object, float]]:
+        """gensim accepts ``(key, weight)`` pairs beside plain keys."""
+        out = []
+        for it in items:
+            if isinstance(it, tuple) and len(it) == 2 and not isinstance(it[1], str):
+                out.append((it[0], float(it[1])))
+            else:
+                out.append((it, default))
+        return out
+
+    def most_similar(self, positive=None, negative=None, topn: int | None = 10, restrict_vocab: int | None = None):
+        """Nearest neighbours of the weighted mean of the unit vectors of ``positive`` (weight
+        +1) and ``negative`` (weight -1), as gensim computes them; input words are excluded
+        from the answer. Items may be words, vectors or ``(item, weight)`` pairs."""
+        items = self._weighted(self._listify(positive), 1.0) + self._weighted(self._listify(negative), -1.0)
+        if not items:
             raise FirthError("most_similar needs at least one word or vector")
         mean = np.zeros(self.vector_size, dtype=np.float32)
         exclude = set()
-        for sign, items in ((1.0, positive), (-1.0, negative)):
-            for it in items:
-                mean += sign * self._as_unit(it)
-                if isinstance(it, str):
-                    exclude.add(self.get_index(it))
+        for it, weight in items:
+            unit, i = self._query(it)
+            mean += np.float32(weight) * unit
+            if i is not None:
+                exclude.add(i)
+        mean /= np.float32(sum(abs(w) for _, w in items) or 1.0)
         return self.similar_by_vector(mean, topn=topn, restrict_vocab=restrict_vocab, _exclude=exclude)
 
-    def similar_by_vector(self, vector, topn: int = 10, restrict_vocab: int | None = None, _exclude=()):
-        unit = self._as_unit(vector)
-        normed = self.get_normed()
-        if restrict_vocab:
-            normed = normed[:restrict_vocab]
-        scores = normed @ unit
-        return self._top(scores, topn, set(_exclude))
+    def similar_by_vector(self, vector, topn: int | None = 10, restrict_vocab: int | None = None, _exclude=()):
+        scores = self._searched(restrict_vocab) @ self._unit(vector)
+        return self._answer(scores, topn, set(_exclude))
 
-    def similar_by_word(self, word: str, topn: int = 10, restrict_vocab: int | None = None):
-        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+    def similar_by_key(self, key: str, topn: int | None = 10, restrict_vocab: int | None = None):
+        """Nearest neighbours of one word (the word itself left out)."""
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
 
-    def most_similar_cosmul(self, positive=None, negative=None, topn: int = 10, restrict_vocab: int | None = None):
-        """3CosMul (Levy & Goldberg 2014): argmax prod cos'(x, p) / (prod cos'(x, n) + eps),
-        cosines shifted to [0, 1] by (cos + 1) / 2, eps = 0.001."""
+    def similar_by_word(self, word: str, topn: int | None = 10, restrict_vocab: int | None = None):
+        """gensim's older name for :meth:`similar_by_key`."""
+        return self.similar_by_key(word, topn, restrict_vocab)
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn: int | None = 10,
+                            restrict_vocab: int | None = None, epsilon: float = EPS_COSMUL):
+        """3CosMul (Levy & Goldberg 2014): arg max prod cos'(x, p) / (prod cos'(x, n) + epsilon),
+        cosines shifted to [0, 1] by (cos + 1) / 2.
+
+        ``epsilon`` defaults to 1e-3, Levy & Goldberg's value, which ``firth evaluate`` and
+        ``kv.analogy(method="mul")`` use too; gensim uses 1e-6 (pass ``epsilon=1e-6`` to get
+        gensim's lists). It only matters when a candidate is nearly opposite a negative word.
+        """
         positive, negative = self._listify(positive), self._listify(negative)
         if not positive:
             raise FirthError("most_similar_cosmul needs at least one positive word")
-        normed = self.get_normed()
-        if restrict_vocab:
-            normed = normed[:restrict_vocab]
-        exclude = {self.get_index(w) for w in positive + negative if isinstance(w, str)}
-        pos = [(normed @ self._as_unit(w) + 1) / 2 for w in positive]
-        neg = [(normed @ self._as_unit(w) + 1) / 2 for w in negative]
-        scores = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + EPS_COSMUL) if neg else np.prod(pos, axis=0)
-        return self._top(scores, topn, exclude)
+        if not epsilon > 0:
+            raise FirthError(f"most_similar_cosmul: epsilon must be positive, got {epsilon}")
+        normed = self._searched(restrict_vocab)
+        pos, neg, exclude = [], [], set()
+        for items, acc in ((positive, pos), (negative, neg)):
+            for it in items:
+                unit, i = self._query(it)
+                acc.append((normed @ unit + 1) / 2)
+                if i is not None:
+                    exclude.add(i)
+        scores = np.prod(pos, axis=0)
+        if neg:
+            scores = scores / (np.prod(neg, axis=0) + np.float32(epsilon))
+        return self._answer(scores, topn, exclude)
 
     def analogy(self, a: str, b: str, c: str, method: str = "add", topn: int = 1, restrict_vocab: int | None = None):
         """``a : b :: c : ?`` (man : king :: woman : queen). method "add" is 3CosAdd
@@ -218,30 +320,221 @@ class KeyedVectors:
             return self.most_similar_cosmul(positive=[b, c], negative=[a], topn=topn, restrict_vocab=restrict_vocab)
         raise FirthError(f"analogy method {method!r}: expected 'add' (3CosAdd) or 'mul' (3CosMul)")
 
+    def rank_by_centrality(self, words: Iterable[str], use_norm: bool = True) -> list[tuple[float, str]]:
+        """``(cosine to the centroid, word)`` pairs, most central first (gensim's order: ties
+        by word, descending). Words without a vector are left out with a warning."""
+        words = list(words)
+        used = [w for w in words if self.has_vector(w)]
+        if len(used) != len(words):
+            warnings.warn(f"rank_by_centrality: no vector for {sorted(set(words) - set(used))}; left out", stacklevel=2)
+        if not used:
+            raise FirthError("rank_by_centrality: none of the words has a vector")
+        vecs = np.stack([self.get_vector(w, norm=use_norm) for w in used]).astype(np.float32)
+        mean = self.get_mean_vector(vecs, post_normalize=True)
+        return sorted(zip((float(x) for x in vecs @ mean), used), reverse=True)
+
     def doesnt_match(self, words: Iterable[str]) -> str:
-        """The word furthest from the mean of the others' unit vectors."""
-        words = [w for w in words if self.has_vector(w)]
-        if not words:
-            raise FirthError("doesnt_match: none of the words has a vector")
-        units = np.stack([self.get_vector(w, norm=True) for w in words])
-        mean = units.mean(axis=0)
-        mean /= np.linalg.norm(mean) or 1.0
-        return words[int(np.argmin(units @ mean))]
+        """The word furthest from the centroid of the words' unit vectors."""
+        return self.rank_by_centrality(words)[-1][1]
+
+    # ---------------------------------------------------------- mean vectors
+    def get_mean_vector(self, keys, weights=None, pre_normalize: bool = True, post_normalize: bool = False,
+                        ignore_missing: bool = True) -> np.ndarray:
+        """gensim's weighted mean: sum of ``weights[i] * v(keys[i])`` divided by the sum of
+        ``|weights|`` over the keys used. Keys are words, row indices or vectors (vectors are
+        taken as given); ``pre_normalize`` uses unit word vectors, ``post_normalize`` returns a
+        unit vector; a missing word is skipped, or raises when ``ignore_missing=False``."""
+        keys = list(keys) if not isinstance(keys, np.ndarray) else list(keys)
+        if not keys:
+            raise FirthError("get_mean_vector: no keys given")
+        w = np.ones(len(keys), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+        if w.shape != (len(keys),):
+            raise FirthError(f"get_mean_vector: {len(keys)} keys but weights of shape {w.shape}")
+        mean = np.zeros(self.vector_size, dtype=np.float32)
+        total = 0.0
+        for k, wk in zip(keys, w):
+            if isinstance(k, np.ndarray):
+                vec = np.asarray(k, dtype=np.float32)
+                if vec.shape != (self.vector_size,):
+                    raise FirthError(f"get_mean_vector: a vector must have {self.vector_size} values, got {vec.shape}")
+            elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < len(self):
+                vec = self.get_normed()[k] if pre_normalize else self.vectors[k]
+            elif isinstance(k, str) and self.has_vector(k):
+                vec = self.get_vector(k, norm=pre_normalize)
+            elif ignore_missing:
+                continue
+            elif isinstance(k, str):
+                raise UnknownWordError(k, self.suggest(k))
+            else:
+                raise FirthError(f"get_mean_vector: {k!r} is neither a word, a row index below {len(self)} nor a vector")
+            mean += wk * vec
+            total += abs(float(wk))
+        if total > 0:
+            mean /= np.float32(total)
+        if post_normalize:
+            n = np.linalg.norm(mean)
+            if n > 0:
+                mean /= n
+        return mean
 
     def mean_vector(self, tokens, allow_empty: bool = False) -> np.ndarray:
-        """A document as the average of its words' vectors (unknown words skipped).
+        """A document as the average of its words' vectors (words without a vector skipped).
 
         ``tokens`` is a list of tokens or a string (whitespace-split, then normalised).
         With no known word at all, raises FirthError unless ``allow_empty`` (then zeros).
         """
         if isinstance(tokens, str):
             tokens = self.normalizer.tokens(tokens)
-        idx = [i for i in (self.get_index(t, None) for t in tokens) if i is not None]
-        if not idx:
+        known = [t for t in tokens if self.has_vector(t)]
+        if not known:
             if allow_empty:
                 return np.zeros(self.vector_size, dtype=np.float32)
-            raise FirthError("mean_vector: none of the words is in the vocabulary")
-        return np.asarray(self.vectors[idx], dtype=np.float32).mean(axis=0)
+            raise FirthError("mean_vector: none of the words has a vector")
+        return self.get_mean_vector(known, pre_normalize=False)
+
+    # ------------------------------------------------------- adding vectors
+    def add_vector(self, key: str, vector) -> int:
+        """Add (or replace) one word's vector; returns its row."""
+        self.add_vectors([key], np.asarray(vector).reshape(1, -1), replace=True)
+        return self.get_index(key)
+
+    def add_vectors(self, keys, weights, replace: bool = False) -> None:
+        """Append new words with their vectors (gensim's ``add_vectors``). A word already
+        present keeps its vector unless ``replace``. Keys are stored normalised (as every
+        lookup normalises them); new words get count 0. A read-only (memory-mapped) matrix
+        is copied first, never written through."""
+        if isinstance(keys, str):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        keys = [self._checked_key(k) for k in keys]
+        m = np.asarray(weights, dtype=np.float32)
+        if m.ndim != 2 or m.shape != (len(keys), self.vector_size):
+            raise FirthError(f"add_vectors: {len(keys)} words need a ({len(keys)}, {self.vector_size}) matrix, got {m.shape}")
+        if not np.isfinite(m).all():
+            raise FirthError("add_vectors: the vectors hold NaN or infinity")
+        if len(set(keys)) != len(keys):
+            raise FirthError(f"add_vectors: word {_first_duplicate(keys)!r} given twice")
+        old = [(n, self.key_to_index[k]) for n, k in enumerate(keys) if k in self.key_to_index]
+        new = [n for n, k in enumerate(keys) if k not in self.key_to_index]
+        if replace and old:
+            if not self.vectors.flags.writeable:
+                self.vectors = np.array(self.vectors, dtype=np.float32)
+            self.vectors[[i for _, i in old]] = m[[n for n, _ in old]]
+        if new:
+            for n in new:
+                self.key_to_index[keys[n]] = len(self.index_to_key)
+                self.index_to_key.append(keys[n])
+            self.vectors = np.concatenate([np.asarray(self.vectors, dtype=np.float32), m[new]])
+            if self.counts is not None:
+                self.counts = np.concatenate([self.counts, np.zeros(len(new), dtype=np.int64)])
+        self._normed = None  # the cached unit rows are stale now
+
+    def __setitem__(self, keys, weights) -> None:
+        """``kv["word"] = vector`` (or lists of both): add or replace."""
+        if isinstance(keys, str):
+            keys, weights = [keys], np.asarray(weights).reshape(1, -1)
+        self.add_vectors(list(keys), weights, replace=True)
+
+    def _checked_key(self, key) -> str:
+        if not isinstance(key, str):
+            raise FirthError(f"add_vectors: keys are words (str), got {type(key).__name__} {key!r}")
+        k = self.normalize(key)
+        if not k or any(ch in k for ch in " \t\n\r"):
+            raise FirthError(f"add_vectors: {key!r} is not a word (empty, or holds a space, tab or newline)")
+        return k
+
+    # ----------------------------------------------- documents and benchmarks
+    def wmdistance(self, document1, document2, norm: bool = True) -> float:
+        """Word Mover's Distance (Kusner et al. 2015) between two token lists: the least total
+        Euclidean distance needed to move one document's normalised bag of words onto the
+        other's (gensim's definition; needs POT: ``pip install 'firth[wmd]'``).
+
+        Tokens without a vector are dropped; if a document has none left the distance is
+        ``inf`` (with a warning), as in gensim. ``norm`` uses unit word vectors.
+        """
+        from firth.vectors.wmd import word_movers_distance
+
+        docs = []
+        for doc in (document1, document2):
+            if isinstance(doc, str):
+                raise FirthError("wmdistance: give each document as a list of tokens, not a string")
+            kept = [self.normalize(t) for t in doc if self.has_vector(t)]
+            docs.append(kept)
+        if not docs[0] or not docs[1]:
+            warnings.warn("wmdistance: a document has no word with a vector; the distance is inf", stacklevel=2)
+            return float("inf")
+        words = sorted(set(docs[0]) | set(docs[1]))
+        vecs = np.stack([self.get_vector(w, norm=norm) for w in words]).astype(np.float64)
+        pos = {w: i for i, w in enumerate(words)}
+        bags = []
+        for doc in docs:
+            bag = np.zeros(len(words))
+            np.add.at(bag, [pos[w] for w in doc], 1.0)
+            bags.append(bag / len(doc))
+        return word_movers_distance(vecs, bags[0], bags[1])
+
+    def evaluate_word_pairs(self, pairs, delimiter: str = "\t", encoding: str = "utf8", restrict_vocab: int = 300000,
+                            case_insensitive: bool = True, dummy4unknown: bool = False):
+        """gensim's ``evaluate_word_pairs``: ``((pearson, p), (spearman, p), oov_ratio)``, the
+        ratio in percent, computed by :func:`firth.evaluate.similarity.evaluate_pairs`.
+
+        The p-values (two-sided, as scipy's) need SciPy; without it they are NaN. Lines
+        that are not ``word<TAB>word<TAB>score`` raise a FirthError naming the line (gensim
+        skips them). ``firth evaluate`` reports the same correlations with more detail.
+        """
+        from firth.evaluate.datasets import read_pairs
+        from firth.evaluate.similarity import evaluate_pairs
+
+        _gensim_text_options(delimiter, encoding)
+        res = evaluate_pairs(self, read_pairs(pairs), oov="zero" if dummy4unknown else "skip",
+                             case_insensitive=case_insensitive, restrict=restrict_vocab)
+        n = res["scored"]
+        ratio = 100.0 * res["oov"] / res["pairs"] if res["pairs"] else 0.0
+        return ((res["pearson"], _p_value("pearson", res["pearson"], n)),
+                (res["spearman"], _p_value("spearman", res["spearman"], n)), ratio)
+
+    def evaluate_word_analogies(self, analogies, restrict_vocab: int = 300000, case_insensitive: bool = True,
+                                dummy4unknown: bool = False, similarity_function: str = "most_similar"):
+        """gensim's ``evaluate_word_analogies``: ``(score, sections)``, each section a dict
+        ``{"section", "correct", "incorrect"}`` of question 4-tuples (upper-cased when
+        ``case_insensitive``, as gensim gives them), the last one "Total accuracy".
+
+        Solved by :func:`firth.evaluate.analogy.evaluate_analogies` (the same policy as
+        gensim: questions with a word outside the ``restrict_vocab`` most frequent are skipped,
+        or counted wrong with ``dummy4unknown``). ``similarity_function="most_similar_cosmul"``
+        is 3CosMul with firth's epsilon 1e-3 (see :meth:`most_similar_cosmul`).
+        """
+        from firth.evaluate.analogy import evaluate_analogies
+        from firth.evaluate.datasets import read_analogies
+        from firth.evaluate.lookup import Lookup
+
+        methods = {"most_similar": "add", "most_similar_cosmul": "mul"}
+        if similarity_function not in methods:
+            raise FirthError(f"similarity_function {similarity_function!r}: expected one of {', '.join(methods)}")
+        method = methods[similarity_function]
+        sections = read_analogies(analogies)
+        res = evaluate_analogies(self, sections, methods=(method,), restrict=restrict_vocab,
+                                 case_insensitive=case_insensitive)
+        look = Lookup.get(self, case_insensitive, restrict_vocab)
+        pred = iter(res["predictions"][method].tolist())
+        out = []
+        for sec in sections:
+            d = {"section": sec.name, "correct": [], "incorrect": []}
+            for q in sec.questions:
+                shown = tuple(w.upper() for w in q) if case_insensitive else tuple(q)
+                idx = [look.index(w) for w in q]
+                if any(i is None for i in idx):  # not answered: the same test as evaluate_analogies'
+                    if dummy4unknown:
+                        d["incorrect"].append(shown)
+                    continue
+                d["correct" if look.fold(next(pred)) == look.fold(idx[3]) else "incorrect"].append(shown)
+            out.append(d)
+        total = {"section": "Total accuracy",
+                 "correct": [q for d in out for q in d["correct"]],
+                 "incorrect": [q for d in out for q in d["incorrect"]]}
+        out.append(total)
+        n = len(total["correct"]) + len(total["incorrect"])
+        return (len(total["correct"]) / n if n else 0.0), out
 
     # ------------------------------------------------------------------ I/O
     NATIVE_CLASS = "KeyedVectors"  # the class name a native archive records (load_vectors builds it)
@@ -262,6 +555,43 @@ class KeyedVectors:
         else:
             raise FirthError(f"--format {format!r}: expected one of native, {', '.join(WORD2VEC_FORMATS)}, fasttext-bin")
 
+    def save_word2vec_format(self, fname, fvocab=None, binary: bool = False, total_vec=None,
+                             write_header: bool = True, prefix: str = "", append: bool = False,
+                             sort_attr: str = "count") -> None:
+        """gensim's ``save_word2vec_format``: word2vec C text or binary (``binary=True``),
+        written atomically; ``fvocab`` also writes ``word count`` lines. The text
+        normalisation is not kept by this format (see :meth:`save`, native format).
+        Options firth does not implement (headerless, appending, a prefix, a partial count)
+        raise instead of being ignored."""
+        if total_vec is not None or not write_header or prefix or append or sort_attr != "count":
+            raise FirthError("save_word2vec_format: total_vec, write_header=False, prefix, append and sort_attr "
+                             "are not supported; firth writes the whole vocabulary, most frequent first")
+        self.save(fname, format="word2vec-binary" if binary else "word2vec-text")
+        if fvocab is not None:
+            from firth.io import atomic_write
+
+            counts = self.counts if self.counts is not None else np.zeros(len(self), dtype=np.int64)
+            with atomic_write(fvocab, "w") as f:
+                f.write("".join(f"{w} {int(c)}\n" for w, c in zip(self.index_to_key, counts)))
+
+    @classmethod
+    def load_word2vec_format(cls, fname, fvocab=None, binary: bool = False, encoding: str = "utf8",
+                             unicode_errors: str = "strict", limit: int | None = None, datatype=np.float32,
+                             no_header: bool = False) -> "KeyedVectors":
+        """gensim's ``load_word2vec_format`` (a headerless text file is detected by itself);
+        ``fvocab`` reads ``word count`` lines written by word2vec's ``-save-vocab``.
+        firth keeps float32 vectors: another ``datatype`` raises."""
+        from firth.vectors.formats.word2vec import read_word2vec
+
+        _gensim_text_options("\t", encoding)
+        if np.dtype(datatype) != np.float32:
+            raise FirthError(f"datatype {np.dtype(datatype)}: firth keeps float32 vectors; cast kv.vectors yourself")
+        if binary and no_header:
+            raise FirthError("no_header: a word2vec binary file always has a header")
+        words, vectors = read_word2vec(fname, "word2vec-binary" if binary else "word2vec-text", limit, unicode_errors)
+        counts = _read_fvocab(fvocab, words) if fvocab is not None else None
+        return cls(words, vectors, counts)
+
     # Subclasses (fastText) add arrays and settings to the native format through these.
     def _native_payload(self) -> tuple[dict, dict[str, np.ndarray]]:
         return {}, {}
@@ -278,3 +608,43 @@ def _first_duplicate(words):
             return w
         seen.add(w)
     return None
+
+
+def _read_fvocab(path, words) -> np.ndarray:
+    """Counts from a ``word count`` file, in the order of ``words`` (missing words: 0)."""
+    from firth.io import open_binary
+
+    found: dict[str, int] = {}
+    with open_binary(path) as f:
+        for no, raw in enumerate(f, 1):
+            parts = raw.decode("utf-8", errors="replace").split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].isdigit():
+                raise FirthError(f"{path}: line {no}: expected 'word count', got {raw[:80]!r}")
+            found[parts[0]] = int(parts[1])
+    return np.array([found.get(w, 0) for w in words], dtype=np.int64)
+
+
+def _gensim_text_options(delimiter, encoding) -> None:
+    if delimiter not in ("\t", " ", None):
+        raise FirthError(f"delimiter {delimiter!r}: firth's readers take tab- or space-separated files")
+    if str(encoding).lower().replace("-", "").replace("_", "") != "utf8":
+        raise FirthError(f"encoding {encoding!r}: firth reads UTF-8; convert the file (iconv -t UTF-8)")
+
+
+def _p_value(kind: str, r: float, n: int) -> float:
+    """Two-sided p-value of a correlation over n pairs, as scipy.stats.pearsonr/spearmanr
+    compute it; NaN without SciPy (an optional dependency)."""
+    try:
+        from scipy import stats
+    except ImportError:
+        return float("nan")
+    if not np.isfinite(r) or n < 3:
+        return float("nan")
+    if kind == "pearson":  # the exact null distribution of r for normal data
+        dist = stats.beta(n / 2 - 1, n / 2 - 1, loc=-1, scale=2)
+        return float(2 * dist.cdf(-abs(r)))
+    with np.errstate(divide="ignore"):
+        t = r * np.sqrt((n - 2) / ((r + 1.0) * (1.0 - r)))
+    return float(2 * stats.t.sf(abs(t), n - 2))
