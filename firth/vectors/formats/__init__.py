@@ -51,7 +51,7 @@ def detect_format(path) -> str:
         if len(first) == 2 and all(t.isdigit() for t in first):
             line = f.readline(int(first[1]) * 40 + 4096)
             try:
-                parts = line.decode("utf-8").split()
+                parts = _row_fields(line.decode("utf-8"))
                 if len(parts) == int(first[1]) + 1:
                     [float(x) for x in parts[1:]]
                     return "word2vec-text"
@@ -68,3 +68,14 @@ def detect_format(path) -> str:
         f"{path}: unrecognised vectors format (expected a firth archive, word2vec text/binary, "
         "a .vec file or a fastText .bin)"
     )
+
+
+def _row_fields(text: str) -> list[str]:
+    """A text row's fields: split on ' ' as word2vec.c writes them (a word may hold NBSP,
+    U+3000, ...), or on any whitespace when that does not leave numbers after the word."""
+    parts = text.rstrip("\r\n ").split(" ")
+    try:
+        [float(x) for x in parts[1:]]
+        return parts
+    except ValueError:
+        return text.split()

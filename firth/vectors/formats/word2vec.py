@@ -116,13 +116,24 @@ def _finish(path, words, vecs):
 
 
 # ------------------------------------------------------------------ writing
+# Characters a word cannot hold in each format, and why. word2vec.c's ReadWord ends a word
+# only at ' ', '\t' and '\n' (and drops '\r'), so words with other whitespace (NBSP, U+3000,
+# U+2028, U+0085, '\v', '\f') are written byte for byte as word2vec.c writes them; firth's
+# and gensim's readers split lines on ' ' and keep them. Facebook fastText reads .vec words
+# with ``operator>>``, which also splits on '\v' and '\f' (C-locale isspace), so .vec refuses
+# those two. Non-ASCII whitespace is never a separator for a byte-level C reader.
+_W2V_BREAKS = frozenset(" \t\n\r")
+_VEC_BREAKS = _W2V_BREAKS | frozenset("\v\f")
+
 def write_word2vec(path, words, vectors, format: str) -> None:
     """Write ``words`` and ``vectors`` atomically as ``format`` (one of WORD2VEC_FORMATS)."""
     if format not in WORD2VEC_FORMATS:
         raise FirthError(f"--format {format!r}: expected one of {', '.join(WORD2VEC_FORMATS)}")
+    breaks = _VEC_BREAKS if format == "vec" else _W2V_BREAKS
     for w in words:
-        if not w or any(c.isspace() for c in w):
-            raise FirthError(f"word {w!r} contains whitespace or is empty: the {format} format cannot hold it; use --format native")
+        if not w or any(c in breaks for c in w):
+            raise FirthError(f"word {w!r} is empty or holds whitespace that {format} readers split words on "
+                             f"({''.join(sorted(breaks))!r}): the format cannot hold it; use --format native")
     path = Path(path)
     if format == "word2vec-binary":
         vecs = np.asarray(vectors, dtype="<f4")
