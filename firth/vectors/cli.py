@@ -106,8 +106,21 @@ def cmd_analogy(args) -> int:
 def cmd_convert(args) -> int:
     kv = _load(args)
     kv.save(args.output, format=args.format)
+    if args.format != "native" and not kv.normalizer.is_identity:
+        _warn_normalisation_dropped(kv.normalizer, args.output, args.format)
     print(f"wrote {len(kv)} vectors of {kv.vector_size} dims to {args.output} ({args.format})")
     return 0
+
+
+def _warn_normalisation_dropped(normalizer, output, fmt) -> None:
+    """Only firth's native format records the text normalisation: gensim, word2vec and fastText
+    read the others as plain word lists, so ``Москва`` misses ``москва`` there."""
+    import sys
+
+    rules = ", ".join(f"{k}={v}" for k, v in normalizer.to_dict().items() if v not in (False, "keep"))
+    print(f"firth convert: warning: {output}: the {fmt} format does not keep the text normalisation "
+          f"({rules}); other tools will not apply it: normalise queries yourself (e.g. lowercase them), "
+          "or keep --format native", file=sys.stderr)
 
 
 def cmd_info(args) -> int:
