@@ -42,6 +42,11 @@ class AvgConfig:
     threads: int = 0  # 0: all cores
     seed: int = 0
     lowercase: bool = False  # extra option; pretrained vectors bring their own normaliser
+    loss: str = "softmax"  # "softmax": one label per text; "ova": one-vs-all, several labels (fastText -loss ova)
+
+
+LOSSES = ("softmax", "ova")
+OVA_THRESHOLD = 0.5  # a label is predicted when its own sigmoid probability reaches this (fastText predict -t)
 
 
 def _word_hash(w: str) -> int:
@@ -56,6 +61,20 @@ def reference_sgd_step(W_in, W_out, rows, y, lr):
     p /= p.sum()
     loss = -np.log(p[y])
     g = lr * ((np.arange(len(p)) == y).astype(W_out.dtype) - p)
+    grad_h = g @ W_out
+    W_out += np.outer(g, h)
+    np.add.at(W_in, rows, grad_h / len(rows))
+    return float(loss)
+
+
+def reference_ova_step(W_in, W_out, rows, gold, lr):
+    """Readable NumPy oracle of one one-vs-all step (``gold``: the example's label ids)."""
+    h = W_in[rows].mean(axis=0)
+    s = 1.0 / (1.0 + np.exp(-(W_out @ h)))
+    t = np.zeros(len(s), dtype=W_out.dtype)
+    t[list(gold)] = 1.0
+    loss = -np.sum(t * np.log(s) + (1 - t) * np.log(1 - s))
+    g = lr * (t - s)
     grad_h = g @ W_out
     W_out += np.outer(g, h)
     np.add.at(W_in, rows, grad_h / len(rows))
@@ -164,18 +183,25 @@ class AvgClassifier:
         (``select_se=0`` picks strictly the best). ``stop_after``: run only the first epochs
         of the schedule.
         """
-        from firth.tasks.kernels import train_epoch
+        from firth.tasks.kernels import train_epoch, train_epoch_ova
 
         import numba
 
         cfg = self.config
+        if cfg.loss not in LOSSES:
+            raise FirthError(f"--loss {cfg.loss!r}: expected one of {', '.join(LOSSES)}")
+        ova = cfg.loss == "ova"
         rng = np.random.RandomState(cfg.seed)
         t0 = time.perf_counter()
         if vectors is not None:
             self.normalizer = getattr(vectors, "normalizer", None)
             cfg.dim = int(vectors.vector_size)
-        self.labels = Labels.from_data(train_labels)
-        y = self.labels.encode(train_labels).astype(np.int64)
+        if ova:  # each example's labels as a CSR list
+            self.labels = Labels.from_data(lab for labs in train_labels for lab in _label_list(labs))
+            y_ptr, y_ids = self._label_csr(train_labels)
+        else:
+            self.labels = Labels.from_data(train_labels)
+            y = self.labels.encode(train_labels).astype(np.int64)
         counts: dict[str, int] = {}
         for toks in train_docs:
             for t in toks:
@@ -199,14 +225,17 @@ class AvgClassifier:
         has_dev = dev_docs is not None and len(dev_docs) > 0
         if has_dev:
             dev_ids, dev_offs = self.features(dev_docs)
-            dev_y = self.labels.encode(dev_labels)
+            if ova:  # dev accuracy is fastText's precision at 1: is the top label one of the gold ones?
+                dev_gold = [set(self.labels.encode(_label_list(labs)).tolist()) for labs in dev_labels]
+            else:
+                dev_y = self.labels.encode(dev_labels)
         threads = cfg.threads or os.cpu_count() or 1
         threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
         numba.set_num_threads(threads)
         best = (-1.0, None)
         best_acc = -1.0
         bad = 0
-        n = len(y)
+        n = len(train_docs)
         self.history = []
         bar = None
         if progress:
@@ -217,16 +246,21 @@ class AvgClassifier:
             order = rng.permutation(n).astype(np.int64)
             lr_a = cfg.lr * (1.0 - ep / cfg.epochs)
             lr_b = cfg.lr * (1.0 - (ep + 1) / cfg.epochs)
-            loss = train_epoch(self.W_in, self.W_out, ids, offs, y, order, lr_a, lr_b, threads) / max(n, 1)
+            if ova:
+                loss = train_epoch_ova(self.W_in, self.W_out, ids, offs, y_ptr, y_ids, order, lr_a, lr_b, threads)
+            else:
+                loss = train_epoch(self.W_in, self.W_out, ids, offs, y, order, lr_a, lr_b, threads)
+            loss /= max(n, 1)
             rec = {"epoch": ep + 1, "loss": float(loss)}
             if has_dev:
-                acc = float((self._proba(dev_ids, dev_offs).argmax(1) == dev_y).mean())
+                top = self._proba(dev_ids, dev_offs).argmax(1)
+                acc = float(np.mean([t in g for t, g in zip(top.tolist(), dev_gold)]) if ova else (top == dev_y).mean())
                 rec["dev_accuracy"] = acc
                 if acc > best_acc:
                     best_acc, bad, take = acc, 0, True
                 else:
                     bad += 1
-                    se = math.sqrt(best_acc * (1.0 - best_acc) / len(dev_y))
+                    se = math.sqrt(best_acc * (1.0 - best_acc) / len(dev_docs))
                     take = acc >= best_acc - cfg.select_se * se
                 if take:
                     best = (acc, (self.W_in.copy(), self.W_out.copy(), ep + 1))
@@ -249,17 +283,37 @@ class AvgClassifier:
         return self
 
     # ------------------------------------------------------------ inference
+    def _label_csr(self, label_lists):
+        lists = [self.labels.encode(_label_list(labs)) for labs in label_lists]
+        ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(x) for x in lists])
+        ids = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
+        return ptr, ids
+
     def _proba(self, ids, offs):
         from firth.tasks.kernels import predict_proba
 
-        return predict_proba(self.W_in, self.W_out, ids, offs)
+        return predict_proba(self.W_in, self.W_out, ids, offs, self.config.loss == "ova")
 
     def predict_proba(self, docs) -> np.ndarray:
         ids, offs = self.features(docs)
         return self._proba(ids, offs)
 
     def predict(self, docs) -> np.ndarray:
+        """The most probable label of each text (index into ``labels.names``)."""
         return self.predict_proba(docs).argmax(axis=1)
+
+    def predict_labels(self, docs, threshold: float = OVA_THRESHOLD) -> list[list[int]]:
+        """Every label whose probability reaches ``threshold`` (one-vs-all), most probable
+        first; at least the top label. With softmax, the top label only."""
+        proba = self.predict_proba(docs)
+        if self.config.loss != "ova":
+            return [[int(i)] for i in proba.argmax(axis=1)]
+        out = []
+        for p in proba:
+            order = np.argsort(-p, kind="stable")
+            out.append([int(order[0])] + [int(i) for i in order[1:] if p[i] >= threshold])
+        return out
 
     # ------------------------------------------------------------ save / load
     def save(self, path, inputs=()):
@@ -302,6 +356,8 @@ class AvgClassifier:
             t = known[k]
             if t == "bool":
                 ok = isinstance(v, bool)
+            elif t == "str":
+                ok = v in LOSSES
             elif t == "float":
                 ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             else:
@@ -342,3 +398,8 @@ class AvgClassifier:
         m.W_in = np.ascontiguousarray(m.W_in, dtype=np.float32)
         m.W_out = np.ascontiguousarray(m.W_out, dtype=np.float32)
         return m
+
+
+def _label_list(labels) -> list[str]:
+    """One example's labels: a string (one label) or a list of them."""
+    return [labels] if isinstance(labels, str) else list(labels)

@@ -23,10 +23,11 @@ def split_train_dev(train, dev_path, seed, labels=None):
     """(train, dev, note): dev read from ``dev_path``, or 10% of train held out (seeded)."""
     if dev_path:
         dev = read_classification(dev_path)
-        known = {e.label for e in train}
+        known = {lab for e in train for lab in e.labels}
         for e in dev:
-            if e.label not in known:
-                raise FirthError(f"{dev_path}: label {e.label!r} does not occur in the training data")
+            for lab in e.labels:
+                if lab not in known:
+                    raise FirthError(f"{dev_path}:{e.line}: label {lab!r} does not occur in the training data")
         return train, dev, f"dev: {dev_path} ({len(dev)} examples)"
     if len(train) < 10:
         return train, None, "dev: none (fewer than 10 training examples; no early stopping)"
@@ -40,7 +41,14 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
     for early stopping; the averaged classifier is then refitted on all of train for the
     chosen number of epochs (cheap, and the held-out tenth is not wasted)."""
     full = read_classification(train_path)
+    ova = arch == "avg" and avg_config is not None and avg_config.loss == "ova"
+    if not ova:
+        for e in full:
+            if len(e.labels) > 1:
+                raise FirthError(f"{train_path}:{e.line}: {len(e.labels)} labels on one line; a softmax classifier "
+                                 "learns one label per text: use --loss ova (one-vs-all, several labels) with --arch avg")
     train, dev, note = split_train_dev(full, dev_path, seed)
+    target = (lambda e: e.labels) if ova else (lambda e: e.label)
     if log:
         log(note)
     if arch == "avg":
@@ -49,8 +57,8 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
         cfg = avg_config or AvgConfig(seed=seed)
         m = AvgClassifier(cfg)
         m.fit(
-            [e.tokens for e in train], [e.label for e in train],
-            [e.tokens for e in dev] if dev else None, [e.label for e in dev] if dev else None,
+            [e.tokens for e in train], [target(e) for e in train],
+            [e.tokens for e in dev] if dev else None, [target(e) for e in dev] if dev else None,
             vectors=vectors, progress=progress,
         )
         if refit and not dev_path and dev:
@@ -62,7 +70,7 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
 
             # the same number of epochs, the learning rate decaying to 0 over them
             m = AvgClassifier(dataclasses.replace(cfg, epochs=best))
-            m.fit([e.tokens for e in full], [e.label for e in full], vectors=vectors, progress=progress)
+            m.fit([e.tokens for e in full], [target(e) for e in full], vectors=vectors, progress=progress)
             m.history = history
             m.best_epoch = best
         return m
@@ -115,9 +123,19 @@ def load_classifier(path):
 
 
 def evaluate_classifier(model, test_path):
-    from firth.tasks.metrics import classification_report
+    from firth.tasks.metrics import MultiLabelReport, classification_report
 
     ex = read_classification(test_path, model.labels.names)
+    from firth.tasks.avg import AvgClassifier
+
+    if isinstance(model, AvgClassifier) and model.config.loss == "ova":
+        docs = [e.tokens for e in ex]
+        return MultiLabelReport(model.labels.names, [set(model.labels.encode(e.labels).tolist()) for e in ex],
+                                model.predict(docs).tolist(), [set(x) for x in model.predict_labels(docs)])
+    for e in ex:
+        if len(e.labels) > 1:
+            raise FirthError(f"{test_path}:{e.line}: {len(e.labels)} labels on one line, but the model learnt one "
+                             "label per text (softmax); train with --loss ova for multi-label data")
     pred = model.predict([e.tokens for e in ex])
     gold = model.labels.encode([e.label for e in ex])
     return classification_report(gold, pred, model.labels.names)

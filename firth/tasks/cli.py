@@ -32,15 +32,20 @@ def register(sub):
     from firth.cli import add_parser
 
     # ---------------------------------------------------------------- classify
-    pc = add_parser(sub, "classify", "text classification: label<TAB>text files")
+    pc = add_parser(sub, "classify", "text classification: label<TAB>text or fastText '__label__X text' files")
     csub = pc.add_subparsers(dest="classify_command", metavar="ACTION")
     csub.required = True
     p = add_parser(csub, "train", "train a classifier on label<TAB>text lines")
-    p.add_argument("train", metavar="TRAIN.tsv", help="training file, one 'label<TAB>text' per line")
+    p.add_argument("train", metavar="TRAIN.tsv",
+                   help="training file, one 'label<TAB>text' per line, or fastText's '__label__X [__label__Y] text' "
+                   "(detected from the content)")
     p.add_argument("--arch", choices=["avg", "bilstm"], default="avg",
                    help="avg: mean of word and word n-gram embeddings -> softmax (fastText style); bilstm: biLSTM acceptor -> MLP")
     p.add_argument("--ngrams", type=int, default=2, help="word n-grams up to this length (avg; 1: words only)")
     p.add_argument("--bucket", type=int, default=2_000_000, help="hash slots for word n-grams (avg)")
+    p.add_argument("--loss", choices=["softmax", "ova"], default="softmax",
+                   help="avg: softmax (one label per text) or ova, one-vs-all logistic losses for several labels "
+                   "per text (fastText's -loss ova); ova predicts every label with probability >= 0.5")
     p.add_argument("--freeze-epochs", type=int, default=None, metavar="N",
                    help="bilstm with --vectors: keep the pretrained vectors fixed for the first N epochs, then fine-tune (default 1; 0 fine-tunes from the start)")
     _add_common_train(p)
@@ -49,7 +54,8 @@ def register(sub):
     p.add_argument("model", help="model directory from 'firth classify train'")
     p.add_argument("test", metavar="TEST.tsv", help="test file, 'label<TAB>text' lines")
     p.set_defaults(func=_classify_test)
-    p = add_parser(csub, "predict", "label texts (one per line on stdin): prints label<TAB>probability")
+    p = add_parser(csub, "predict", "label texts (one per line on stdin): prints label<TAB>probability "
+                   "(ova models: every label predicted, as label<TAB>probability pairs on the line)")
     p.add_argument("model", help="model directory from 'firth classify train'")
     p.add_argument("input", nargs="?", default="-", help="text file (default: stdin)")
     p.set_defaults(func=_classify_predict)
@@ -130,12 +136,14 @@ def _classify_train(args):
     if args.arch == "avg":
         from firth.tasks.avg import AvgConfig
 
-        avg_config = AvgConfig(ngrams=args.ngrams, bucket=args.bucket, seed=args.seed, threads=args.threads)
+        avg_config = AvgConfig(ngrams=args.ngrams, bucket=args.bucket, seed=args.seed, threads=args.threads,
+                               loss=args.loss)
         for name in ("epochs", "lr", "patience", "dim"):
             v = getattr(args, name)
             if v is not None:
                 setattr(avg_config, name, v)
     else:
+        check(args.loss == "softmax", f"--loss {args.loss}: one-vs-all is an option of --arch avg")
         rnn_options = _neural_options(args)
         if args.freeze_epochs is not None:
             check(args.freeze_epochs >= 0, f"--freeze-epochs {args.freeze_epochs}: must be 0 or more")
@@ -178,16 +186,21 @@ def _classify_predict(args):
     docs = [line.split() for line in lines]
     out = []
     nonempty = [i for i, d in enumerate(docs) if d]
+    from firth.tasks.avg import AvgClassifier
+
+    multi = isinstance(model, AvgClassifier) and model.config.loss == "ova"
     if nonempty:
         proba = model.predict_proba([docs[i] for i in nonempty])
         res = {i: proba[k] for k, i in enumerate(nonempty)}
+        if multi:
+            picks = dict(zip(nonempty, model.predict_labels([docs[i] for i in nonempty])))
     for i, d in enumerate(docs):
         if not d:
             out.append("")  # keep line alignment: an empty text gets an empty answer
             continue
         p = res[i]
-        j = int(p.argmax())
-        out.append(f"{model.labels.names[j]}\t{float(p[j]):.4f}")
+        js = picks[i] if multi else [int(p.argmax())]
+        out.append("\t".join(f"{model.labels.names[j]}\t{float(p[j]):.4f}" for j in js))
     sys.stdout.write("\n".join(out) + ("\n" if out else ""))
     return 0
 

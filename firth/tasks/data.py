@@ -6,7 +6,11 @@ inconsistent column counts), so the CLI can print it as is.
 
 Classification
     One example per line, ``label<TAB>text``; the text is split on whitespace into tokens.
-    Blank lines are skipped.
+    Blank lines are skipped. fastText's supervised format is accepted too, detected from the
+    content (the first line's first token starts with ``__label__``): every token starting
+    with ``__label__`` is a label, wherever it is on the line (as fastText's
+    ``Dictionary::getLine`` reads it), the rest is the text; a line may have several labels
+    (``--loss ova`` learns them all). Labels are stored without the ``__label__`` prefix.
 Tagging (CoNLL)
     One token per line, columns separated by a tab (or, if a line has no tab, by spaces);
     the token is the first column and the gold tag is in a chosen column (default the last,
@@ -24,12 +28,19 @@ from firth.errors import FirthError
 from firth.io import open_text
 
 DOCSTART = "-DOCSTART-"
+LABEL_PREFIX = "__label__"  # fastText's default -label
 
 
 @dataclass
 class TextExample:
-    label: str | None
+    label: str | None  # the (first) label
     tokens: list[str]
+    labels: list[str] = field(default_factory=list)  # every label of the line (fastText format: maybe several)
+    line: int = 0
+
+    def __post_init__(self):
+        if not self.labels and self.label is not None:
+            self.labels = [self.label]
 
 
 @dataclass
@@ -55,6 +66,8 @@ def read_classification(path, labels=None) -> list[TextExample]:
     error naming the line. Returns a list of :class:`TextExample`.
     """
     known = set(labels) if labels is not None else None
+    if is_fasttext_supervised(path):
+        return _read_fasttext_supervised(path, known)
     out = []
     for lineno, line in _lines(path):
         if not line.strip():
@@ -71,9 +84,42 @@ def read_classification(path, labels=None) -> list[TextExample]:
         if known is not None and label not in known:
             shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
             raise FirthError(f"{path}:{lineno}: unknown label {label!r}; the model knows: {shown}")
-        out.append(TextExample(label, tokens))
+        out.append(TextExample(label, tokens, line=lineno))
     if not out:
         raise FirthError(f"{path}: no examples; expected lines 'label<TAB>text'")
+    return out
+
+
+def is_fasttext_supervised(path) -> bool:
+    """Whether the first non-blank line starts with a ``__label__`` token."""
+    for _, line in _lines(path):
+        if line.strip():
+            return line.split()[0].startswith(LABEL_PREFIX)
+    return False
+
+
+def _read_fasttext_supervised(path, known) -> list[TextExample]:
+    out = []
+    for lineno, line in _lines(path):
+        toks = line.split()
+        if not toks:
+            continue
+        labs = [t[len(LABEL_PREFIX):] for t in toks if t.startswith(LABEL_PREFIX)]
+        words = [t for t in toks if not t.startswith(LABEL_PREFIX)]
+        if not labs:
+            raise FirthError(f"{path}:{lineno}: no __label__ token; fastText format lines are '__label__X words...'")
+        if any(not lab for lab in labs):
+            raise FirthError(f"{path}:{lineno}: empty label ('__label__' alone)")
+        if not words:
+            raise FirthError(f"{path}:{lineno}: no text besides the labels")
+        labs = list(dict.fromkeys(labs))  # a label repeated on a line counts once
+        for lab in labs:
+            if known is not None and lab not in known:
+                shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+                raise FirthError(f"{path}:{lineno}: unknown label {lab!r}; the model knows: {shown}")
+        out.append(TextExample(labs[0], words, labs, lineno))
+    if not out:
+        raise FirthError(f"{path}: no examples; expected lines '__label__X text'")
     return out
 
 

@@ -11,7 +11,15 @@ class ``y``::
     W_out[c] += g_c * h
     W_in[f_k] += grad_h / n      for every k         # dloss/dW_in[f_k] = dloss/dh / n
 
-which is fastText's ``Model::update`` for ``-loss softmax``. Training is Hogwild: each
+which is fastText's ``Model::update`` for ``-loss softmax``. With ``-loss ova`` (one-vs-all,
+multi-label: ``Y`` is the example's set of labels) every class is an independent logistic
+regression, fastText's ``OneVsAllLoss``::
+
+    s_c    = sigmoid(W_out[c] . h)
+    loss   = -sum_c ( [c in Y] log s_c + [c not in Y] log(1 - s_c) )
+    g_c    = lr * ([c in Y] - s_c)                   # = -lr * dloss/d(W_out[c] . h)
+
+followed by the same ``grad_h`` / ``W_out`` / ``W_in`` updates. Training is Hogwild: each
 thread runs plain SGD over its share of a shuffled epoch, writing to the shared matrices
 without locks. With one thread it is exactly sequential SGD (and bit-reproducible);
 :func:`reference_sgd_step` in ``avg.py`` is the readable NumPy oracle of one step.
@@ -96,8 +104,64 @@ def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
     return loss
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
+def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
+    """One-vs-all step: label_ids[la:lb] are the example's labels."""
+    n = b - a
+    d = W_in.shape[1]
+    C = W_out.shape[0]
+    for j in range(d):
+        hidden[j] = 0.0
+        grad[j] = 0.0
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            hidden[j] += W_in[r, j]
+    inv = np.float32(1.0) / np.float32(n)
+    for j in range(d):
+        hidden[j] *= inv
+    loss = 0.0
+    for c in range(C):
+        gold = False
+        for q in range(la, lb):
+            if label_ids[q] == c:
+                gold = True
+        s = np.float32(0.0)
+        for j in range(d):
+            s += W_out[c, j] * hidden[j]
+        p = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
+        if gold:
+            loss -= np.log(max(p, np.float32(1e-30)))
+            g = lr * (np.float32(1.0) - p)
+        else:
+            loss -= np.log(max(np.float32(1.0) - p, np.float32(1e-30)))
+            g = -lr * p
+        for j in range(d):
+            grad[j] += g * W_out[c, j]
+            W_out[c, j] += g * hidden[j]
+    for j in range(d):
+        grad[j] *= inv
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            W_in[r, j] += grad[j]
+    return loss
+
+
 def train_epoch(W_in, W_out, ids, offsets, labels, order, lr_start, lr_end, n_threads):
+    """One Hogwild softmax epoch over ``order`` (one label per example); see :func:`_epoch`."""
+    ptr = np.arange(len(labels) + 1, dtype=np.int64)
+    return _epoch(W_in, W_out, ids, offsets, ptr, np.asarray(labels, dtype=np.int64), False, order,
+                  lr_start, lr_end, n_threads)
+
+
+def train_epoch_ova(W_in, W_out, ids, offsets, label_ptr, label_ids, order, lr_start, lr_end, n_threads):
+    """One Hogwild one-vs-all epoch; example e's labels are ``label_ids[label_ptr[e]:label_ptr[e + 1]]``."""
+    return _epoch(W_in, W_out, ids, offsets, label_ptr, label_ids, True, order, lr_start, lr_end, n_threads)
+
+
+@njit(cache=True, parallel=True)
+def _epoch(W_in, W_out, ids, offsets, label_ptr, label_ids, ova, order, lr_start, lr_end, n_threads):
     """One Hogwild epoch over ``order``; thread t takes the t-th contiguous slice.
 
     The learning rate falls linearly from ``lr_start`` to ``lr_end`` over each thread's
@@ -122,14 +186,18 @@ def train_epoch(W_in, W_out, ids, offsets, labels, order, lr_start, lr_end, n_th
                 continue
             frac = (i - lo) / span
             lr = np.float32(lr_start + (lr_end - lr_start) * frac)
-            acc += _sgd_example(W_in, W_out, ids, a, b, labels[e], lr, hidden, grad, logits)
+            if ova:
+                acc += _ova_example(W_in, W_out, ids, a, b, label_ids, label_ptr[e], label_ptr[e + 1], lr, hidden, grad)
+            else:
+                acc += _sgd_example(W_in, W_out, ids, a, b, label_ids[label_ptr[e]], lr, hidden, grad, logits)
         losses[t] = acc
     return losses.sum()
 
 
 @njit(cache=True, parallel=True)
-def predict_proba(W_in, W_out, ids, offsets):
-    """(n_examples, C) class probabilities; an example without features gets softmax(0)."""
+def predict_proba(W_in, W_out, ids, offsets, ova=False):
+    """(n_examples, C) class probabilities; an example without features gets softmax(0).
+    ``ova``: each class's own sigmoid probability instead (they need not sum to 1)."""
     n = offsets.shape[0] - 1
     d = W_in.shape[1]
     C = W_out.shape[0]
@@ -153,6 +221,10 @@ def predict_proba(W_in, W_out, ids, offsets):
             out[e, c] = s
             if s > mx:
                 mx = s
+        if ova:
+            for c in range(C):
+                out[e, c] = np.float32(1.0) / (np.float32(1.0) + np.exp(-out[e, c]))
+            continue
         z = np.float32(0.0)
         for c in range(C):
             out[e, c] = np.exp(out[e, c] - mx)

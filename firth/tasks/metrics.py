@@ -82,6 +82,55 @@ def classification_report(gold, pred, names) -> ClassificationReport:
     return ClassificationReport(list(names), confusion_matrix(gold, pred, len(names)))
 
 
+@dataclass
+class MultiLabelReport:
+    """One-vs-all classifiers (several labels per text): fastText's ``test`` numbers.
+
+    ``p_at_1``: the top label is a gold one (fastText's P@1; R@1 is the share of gold labels
+    found that way); micro precision / recall / F1 of every label predicted at the
+    threshold (fastText ``test FILE -1 0.5``) and per-label counts."""
+
+    names: list
+    gold: list  # per text, the set of gold label ids
+    top: list  # per text, the top label id
+    predicted: list  # per text, the set of label ids at the threshold
+
+    def counts(self):
+        tp = sum(len(g & p) for g, p in zip(self.gold, self.predicted))
+        return tp, sum(len(p) for p in self.predicted), sum(len(g) for g in self.gold)
+
+    @property
+    def p_at_1(self) -> float:
+        return float(np.mean([t in g for t, g in zip(self.top, self.gold)])) if self.gold else 0.0
+
+    @property
+    def r_at_1(self) -> float:
+        n = sum(len(g) for g in self.gold)
+        return sum(t in g for t, g in zip(self.top, self.gold)) / n if n else 0.0
+
+    @property
+    def micro(self):
+        tp, npred, ngold = self.counts()
+        p = tp / npred if npred else 0.0
+        r = tp / ngold if ngold else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    def format(self) -> str:
+        p, r, f = self.micro
+        lines = [f"examples {len(self.gold)}", f"P@1 {self.p_at_1:.4f}", f"R@1 {self.r_at_1:.4f}",
+                 f"micro precision {p:.4f}", f"micro recall {r:.4f}", f"micro-F1 {f:.4f}", ""]
+        w = max([len(n) for n in self.names] + [5])
+        lines.append(f"{'label':<{w}}  precision  recall      f1  support")
+        for i, n in enumerate(self.names):
+            tp = sum(i in g and i in q for g, q in zip(self.gold, self.predicted))
+            npred = sum(i in q for q in self.predicted)
+            sup = sum(i in g for g in self.gold)
+            pi, ri = (tp / npred if npred else 0.0), (tp / sup if sup else 0.0)
+            fi = 2 * pi * ri / (pi + ri) if pi + ri else 0.0
+            lines.append(f"{n:<{w}}  {pi:9.4f}  {ri:6.4f}  {fi:6.4f}  {sup:7d}")
+        return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- tagging
 def token_accuracy(gold_sents, pred_sents) -> float:
     n = c = 0
