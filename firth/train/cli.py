@@ -58,6 +58,15 @@ def register(sub) -> None:
     p.add_argument("--maxn", type=int, default=6, help="fastText: maximum character n-gram length")
     p.add_argument("--bucket", type=int, default=2_000_000, help="fastText: number of hash buckets for n-grams")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of a torchrun job (torchrun --nproc-per-node N -m firth train ... --distributed): "
+                        "each rank reads its byte range of the corpus, the ranks keep one model (docs/distributed.md)")
+    p.add_argument("--sync-words", type=int, default=1_000_000,
+                   help="--distributed: words each rank trains between two synchronisations of the model")
+    p.add_argument("--sync-mode", choices=["sum", "mean"], default="sum",
+                   help="--distributed: add the ranks' updates (as Hogwild threads do), or average them (model averaging, as Spark MLlib; loses quality, kept for measurement)")
+    p.add_argument("--dist-timeout", type=float, default=900.0,
+                   help="--distributed: seconds a rank waits for the others before the job fails")
     p.set_defaults(func=cmd_train)
 
 
@@ -101,6 +110,12 @@ def cmd_train(args) -> int:
 
     t0 = time.perf_counter()
     _check_output(args.output)
+    if args.distributed:  # torch is imported on this path only
+        from firth.train.distributed import run, torchrun_env
+
+        torchrun_env()
+        return run(make_trainer(args), args.corpus, args.output, fmt=args.format, checkpoint=args.checkpoint,
+                   sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet)
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)

@@ -1,0 +1,7 @@
+"""``python -m firth`` (and ``torchrun ... -m firth``): the ``firth`` command line."""
+
+import sys
+
+from firth.cli import main
+
+sys.exit(main())

@@ -1,0 +1,423 @@
+"""word2vec / fastText training over torch.distributed (gloo, CPU): one model, many processes.
+
+    torchrun --nproc-per-node 2 -m firth train corpus.txt -o v.firth --distributed
+    torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29400 \
+        -m firth train corpus/ -o v.firth --distributed --checkpoint ckpt/
+
+How a run goes (docs/distributed.md has the why and the cost model):
+
+1. Every rank reads only its own byte range of the corpus (:mod:`firth.train.shard`),
+   encodes it with the single-process encoder, and the ranks all-gather their word counts;
+   each builds the same vocabulary, equal to the single-process one.
+2. Each rank trains its share with the existing kernels and its threads (``EpochRunner``).
+   ``syncs`` times per epoch, at the same fraction of every thread's share, the threads of a
+   rank stop at a barrier and one of them runs :class:`firth.train.sync.DeltaSync`: the rows
+   changed since the last sync are all-reduced, so every rank holds the same model again.
+   Because every rank is at the same fraction of its share at each sync, the learning rate
+   each computes from its own progress is the global schedule's.
+3. After each epoch the losses and word counts are all-reduced; rank 0 alone writes the
+   checkpoint (atomically) and, at the end, the vectors. A restarted job (torchrun
+   ``--max-restarts``, or the same command again) resumes: rank 0 reads the checkpoint and
+   broadcasts it.
+
+torch is imported here only, inside functions: ``firth train`` without ``--distributed``
+never imports it. A rank that loses its peers (killed, machine gone) stops with one line
+naming what it was doing; the checkpoint of the last finished epoch stays.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from firth.errors import FirthError
+from firth.train.runner import EpochRunner, progress_bar, split_shares
+from firth.train.sync import DeltaSync
+
+ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+SYNC_WORDS = 1_000_000  # words per rank between two syncs (measured: benchmarks/RESULTS.md)
+TIMEOUT_S = 900
+FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
+
+
+# ---------------------------------------------------------------------------- process group
+
+
+def torchrun_env() -> tuple[int, int]:
+    """(rank, world size) from torchrun's environment, or a one-line FirthError."""
+    missing = [k for k in ENV if not os.environ.get(k)]
+    if missing:
+        raise FirthError(
+            f"--distributed: no torchrun environment ({', '.join(missing)} not set); launch with "
+            "`torchrun --nproc-per-node N -m firth train ... --distributed`, or drop --distributed"
+        )
+    try:
+        rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    except ValueError:
+        raise FirthError(f"--distributed: RANK={os.environ['RANK']!r} / WORLD_SIZE={os.environ['WORLD_SIZE']!r} are not integers") from None
+    if not (size >= 1 and 0 <= rank < size):
+        raise FirthError(f"--distributed: RANK={rank} is not in [0, WORLD_SIZE={size})")
+    return rank, size
+
+
+class TorchComm:
+    """The collectives firth needs, on numpy arrays (shared with torch, no copies), over gloo.
+    A peer that disappears becomes a one-line FirthError naming this rank and the step."""
+
+    def __init__(self, timeout_s: float = TIMEOUT_S):
+        import datetime
+
+        import torch.distributed as dist
+
+        self.dist = dist
+        rank, size = torchrun_env()
+        if not dist.is_initialized():
+            try:
+                dist.init_process_group("gloo", rank=rank, world_size=size,
+                                        timeout=datetime.timedelta(seconds=float(timeout_s)))
+            except (RuntimeError, ValueError, OSError) as e:
+                raise FirthError(f"--distributed: rank {rank} could not join the process group ({_first_line(e)}); "
+                                 "check MASTER_ADDR/MASTER_PORT and that every rank was started") from None
+        self.rank = dist.get_rank()
+        self.size = dist.get_world_size()
+        self.step = "start"  # what the ranks are doing, for error messages
+
+    def _run(self, fn, *a, **kw):
+        try:
+            return fn(*a, **kw)
+        except (RuntimeError, OSError) as e:  # gloo: "Connection closed by peer", timeouts
+            raise FirthError(
+                f"rank {self.rank}: lost contact with another rank during {self.step} ({_first_line(e)}); "
+                "the job stops; run the same command again to resume from the last checkpoint"
+            ) from None
+
+    def _t(self, arr: np.ndarray):
+        import torch
+
+        if not (arr.flags.c_contiguous and arr.flags.writeable):
+            raise ValueError("collectives need contiguous writable arrays")
+        return torch.from_numpy(arr)
+
+    def all_reduce_sum(self, arr: np.ndarray) -> None:
+        self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.SUM)
+
+    def all_reduce_max(self, arr: np.ndarray) -> None:
+        self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.MAX)
+
+    def broadcast(self, arr: np.ndarray, src: int = 0) -> None:
+        self._run(self.dist.broadcast, self._t(arr), src=src)
+
+    def barrier(self) -> None:
+        # a barrier is an all-reduce of nothing; gloo's own barrier cannot time out cleanly
+        self.all_reduce_sum(np.zeros(1, np.int64))
+
+    def all_gather_bytes(self, blob: bytes) -> list[bytes]:
+        """Every rank's ``blob`` (no pickle: lengths, then the padded bytes)."""
+        n = np.zeros(self.size, np.int64)
+        n[self.rank] = len(blob)
+        self.all_reduce_sum(n)
+        if (n < 0).any():
+            raise FirthError(f"rank {self.rank}: a peer announced a negative length; the ranks run different firth versions?")
+        width = int(n.max())
+        buf = np.zeros((self.size, max(width, 1)), np.uint8)
+        buf[self.rank, : len(blob)] = np.frombuffer(blob, np.uint8)
+        self.all_reduce_sum(buf)  # each row is written by one rank only, so the sum is that row
+        return [buf[r, : int(n[r])].tobytes() for r in range(self.size)]
+
+    def close(self) -> None:
+        if self.dist.is_initialized():
+            self.dist.destroy_process_group()
+
+
+def _first_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return (s[0] if s else type(e).__name__)[:200]
+
+
+def agree(comm, fn, step: str):
+    """Run ``fn()`` on every rank; if it raises a FirthError/OSError on any rank, every rank
+    raises (the failing one its own error, the others a line naming it) instead of the
+    others waiting forever in their next collective."""
+    comm.step = step
+    err = None
+    try:
+        out = fn()
+    except (FirthError, OSError, MemoryError) as e:
+        err, out = e, None
+    flags = np.zeros(comm.size, np.int64)
+    flags[comm.rank] = err is not None
+    comm.all_reduce_sum(flags)
+    if err is not None:
+        raise err
+    if flags.any():
+        bad = int(np.flatnonzero(flags)[0])
+        raise FirthError(f"rank {comm.rank}: rank {bad} failed during {step} (its message says why); the job stops")
+    return out
+
+
+# ---------------------------------------------------------------------------- vocabulary
+
+
+def build_vocab(trainer, corpus, comm) -> None:
+    """Each rank encodes its own share; counts all-gathered; the same vocabulary everywhere."""
+    from firth.train.corpus import encode_corpus
+    from firth.train.shard import local_mapping, materialize, merge_counts, pack_counts, plan_shares, unpack_counts
+    from firth.train.vocab import Vocab
+
+    t0 = time.perf_counter()
+
+    def encode_share():
+        pieces = plan_shares(corpus, comm.size)[comm.rank]
+        with tempfile.TemporaryDirectory(prefix="firth-share-") as tmp:
+            files = materialize(pieces, tmp)
+            return encode_corpus(files, normalizer=trainer.normalizer, max_sentence_length=trainer.max_sentence_length)
+
+    enc = agree(comm, encode_share, "reading the corpus")
+    try:
+        blob, counts = pack_counts(enc.words, enc.counts)
+        comm.step = "the vocabulary exchange"
+        blobs = comm.all_gather_bytes(blob)
+        cblobs = comm.all_gather_bytes(counts.tobytes())
+        per_rank = []
+        for r, (b, cb) in enumerate(zip(blobs, cblobs)):
+            if len(cb) % 8:
+                raise FirthError(f"rank {r}: sent {len(cb)} bytes of counts, not a multiple of 8")
+            cs = np.frombuffer(cb, np.int64)
+            if (cs < 0).any():
+                raise FirthError(f"rank {r}: sent negative word counts")
+            per_rank.append((unpack_counts(b, cs, r), cs))
+        words, total = merge_counts(per_rank)
+        source = ", ".join(str(p) for p in (corpus if isinstance(corpus, (list, tuple)) else [corpus])[:3])
+        vocab, _ = Vocab.from_counts(words, total, trainer.min_count, trainer.max_vocab, source=source)
+        enc.remap(local_mapping(enc.words, vocab.index))
+    except BaseException:
+        enc.close()
+        raise
+    enc.words, enc.counts = vocab.words, vocab.counts
+    trainer.vocab = vocab
+    trainer._set_encoded(enc)
+    trainer.vocab_seconds = time.perf_counter() - t0
+    trainer._init_weights()
+
+
+# ---------------------------------------------------------------------------- epochs
+
+
+class SyncedRunner(EpochRunner):
+    """An EpochRunner whose threads meet ``syncs`` times per epoch, each at the same fraction
+    of its own share, where one of them runs ``sync()`` (a collective) while the others wait."""
+
+    def __init__(self, offsets, workers, alpha, min_alpha, seed, sync, syncs: int, release=None):
+        super().__init__(offsets, workers, alpha, min_alpha, seed, after_job=self._after_job)
+        self.sync = sync
+        self.syncs = int(syncs)
+        self.release = release
+        shares = split_shares(offsets, workers)
+        self.share_words = [int(offsets[b] - offsets[a]) for a, b in shares]
+        self.owner = {s0: k for k, js in enumerate(self.jobs) for s0, _ in js}
+        self.error: BaseException | None = None
+
+    def _threshold(self, k: int, j: int) -> int:
+        return -(-j * self.share_words[k] // self.syncs)  # ceil: the j-th meeting point of share k
+
+    def _action(self):
+        try:
+            self.sync()
+        except BaseException as e:
+            self.error = e
+            raise
+
+    def _after_job(self, s0, s1):
+        try:
+            if self.release is not None:
+                self.release(s0, s1)
+            k = self.owner[s0]
+            self.done_k[k] += int(self.offsets[s1] - self.offsets[s0])
+            while self.next_k[k] <= self.syncs and self.done_k[k] >= self._threshold(k, self.next_k[k]):
+                self.barrier.wait()
+                self.next_k[k] += 1
+        except threading.BrokenBarrierError:
+            raise
+        except BaseException:
+            self.barrier.abort()
+            raise
+
+    def run_epoch(self, job_fn, epoch, epoch_in_call, total_epochs, bar=None, seed_epoch=None):
+        active = [k for k in range(self.workers) if self.share_words[k] > 0]
+        self.done_k = [0] * self.workers
+        self.next_k = [1] * self.workers
+        self.error = None
+        self.barrier = threading.Barrier(max(len(active), 1), action=self._action)
+
+        def guarded(*a):
+            try:
+                return job_fn(*a)
+            except BaseException:
+                self.barrier.abort()
+                raise
+
+        try:
+            out = super().run_epoch(guarded, epoch, epoch_in_call, total_epochs, bar=bar, seed_epoch=seed_epoch)
+        except BaseException:
+            if self.error is not None:  # the collective's own error, not a thread's BrokenBarrierError
+                raise self.error from None
+            raise
+        if not active:  # nothing to train here: still take part in every sync
+            for _ in range(self.syncs):
+                self.sync()
+        return out
+
+
+def _rank_seed(seed: int, rank: int) -> int:
+    # distinct generators per rank (rank 0 keeps the user's seed); mixed again per job
+    return (int(seed) + rank * 0x9E3779B97F4A7C15) % (1 << 63)
+
+
+def _matrices(trainer) -> list[np.ndarray]:
+    mats = [trainer.syn0]
+    if trainer.syn1 is not trainer.syn0:
+        mats.append(trainer.syn1)
+    return mats
+
+
+def _resume(trainer, checkpoint, epochs: int, comm) -> tuple[int, int]:
+    """Rank 0 reads the checkpoint (if any) and broadcasts it. Returns (start epoch, call base)."""
+    info = np.zeros(5, np.int64)  # found, start epoch, call base, epochs trained, words trained
+
+    def read():
+        if comm.rank == 0 and checkpoint is not None:
+            got = trainer._try_resume(checkpoint, epochs)
+            if got is not None:
+                info[:] = (1, got[0], got[1], trainer.epochs_trained, trainer.words_trained)
+
+    agree(comm, read, "reading the checkpoint")
+    comm.step = "the checkpoint broadcast"
+    comm.broadcast(info)
+    if info[0]:
+        for m in _matrices(trainer):  # rank 0's arrays are the checkpoint's; the others receive them
+            comm.broadcast(m)
+        trainer.epochs_trained, trainer.words_trained = int(info[3]), int(info[4])
+        return int(info[1]), int(info[2])
+    # a fresh start: every rank initialised from the same seed; check that they agree
+    sums = np.array([float(np.sum(m, dtype=np.float64)) for m in _matrices(trainer)])
+    mine = sums.copy()
+    comm.broadcast(sums)
+    if not np.array_equal(sums, mine):
+        raise FirthError(f"rank {comm.rank}: initial weights differ from rank 0's; run the same firth version and options on every rank")
+    return 0, trainer.epochs_trained
+
+
+def _maybe_fault(rank: int, epoch: int) -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if not spec or os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") not in ("", "0"):
+        return  # one-shot: a restarted job runs clean
+    r, e = (int(x) for x in spec.split(":"))
+    if r == rank and e == epoch:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum", progress=None) -> dict:
+    """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
+    ``comm``. Returns the synchronisation figures (syncs, bytes)."""
+    if trainer.vocab is not None:
+        raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
+    if not (isinstance(sync_words, int) and sync_words >= 1):
+        raise FirthError(f"--sync-words: must be an integer >= 1, got {sync_words!r}")
+    epochs = trainer.epochs
+    build_vocab(trainer, corpus, comm)
+    enc = trainer._encoded
+    tokens = np.array([enc.n_tokens], np.int64)
+    comm.step = "counting words"
+    comm.all_reduce_sum(tokens)
+    global_words = int(tokens[0])
+    syncs = max(1, math.ceil(global_words / (comm.size * sync_words)))
+    start_epoch, call_base = _resume(trainer, checkpoint, epochs, comm)
+    sync = DeltaSync(_matrices(trainer), comm, mode=mode)
+    runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
+                          _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
+    job = trainer._job_fn()
+    show = (trainer.progress if progress is None else progress) and comm.rank == 0
+    bar = progress_bar(enc.n_tokens * (epochs - start_epoch), bool(show), desc="train (rank 0)")
+    sync_seconds = [0.0]
+    timed = sync.__call__
+
+    def timed_sync():
+        t = time.perf_counter()
+        try:
+            return timed()
+        finally:
+            sync_seconds[0] += time.perf_counter() - t
+
+    runner.sync = timed_sync
+    try:
+        for e in range(start_epoch, epochs):
+            epoch = call_base + e
+            comm.step = f"epoch {epoch + 1}"
+            loss, words, ex, secs = runner.run_epoch(job, epoch, e, epochs, bar=bar)
+            tot = np.array([loss, words, ex], np.float64)
+            comm.all_reduce_sum(tot)
+            trainer.train_seconds += secs
+            trainer.words_trained += int(tot[1])
+            trainer.epochs_trained = epoch + 1
+            mean = tot[0] / tot[2] if tot[2] else float("nan")
+            trainer.epoch_losses.append(float(mean))
+            trainer.epoch_loss_sums.append(float(tot[0]))
+            if bar is not None:
+                bar.write(f"epoch {epoch + 1}: loss {mean:.4f} per example, {syncs} syncs, "
+                          f"{sync.last_payload / 2**20:.1f} MiB per sync from this rank", file=sys.stderr)
+            if checkpoint is not None:
+                agree(comm, lambda: trainer.save_checkpoint(checkpoint, call_epochs=epochs, call_base=call_base)
+                      if comm.rank == 0 else None, f"writing the checkpoint of epoch {epoch + 1}")
+            _maybe_fault(comm.rank, epoch + 1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {
+        "world_size": comm.size,
+        "sync_words": sync_words,
+        "syncs_per_epoch": syncs,
+        "syncs": sync.syncs,
+        "mode": mode,
+        "payload_bytes": sync.payload_bytes,  # this rank's all-reduce input, summed
+        "payload_bytes_per_sync": sync.payload_bytes / max(sync.syncs, 1),
+        "rows_synced": sync.rows_synced,
+        "sync_seconds": round(sync_seconds[0], 3),
+        "global_words_per_epoch": global_words,
+    }
+
+
+def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum",
+        timeout_s: float = TIMEOUT_S, quiet: bool = False) -> int:
+    """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
+    torchrun_env()  # the one-line error before importing torch
+    comm = TorchComm(timeout_s)
+    t0 = time.perf_counter()
+    try:
+        stats = train(trainer, corpus, comm, checkpoint=checkpoint, sync_words=sync_words, mode=mode,
+                      progress=not quiet)
+        if comm.rank == 0:
+            kv = trainer.vectors(copy=False)
+            kv.meta["distributed"] = stats
+            comm.step = "writing the output"
+            kv.save(output, format=fmt)
+            if not quiet:
+                words = trainer.words_trained
+                secs = trainer.train_seconds or 1e-9
+                print(f"wrote {output}: {len(kv):,} words x {kv.vector_size} dims; {comm.size} ranks; "
+                      f"{words:,} words trained in {secs:.1f} s ({words / secs:,.0f} words/s); "
+                      f"{stats['syncs']} syncs, {stats['payload_bytes_per_sync'] / 2**20:.2f} MiB per sync per rank; "
+                      f"loss per epoch: {', '.join(f'{x:.4f}' for x in trainer.epoch_losses)}; "
+                      f"total {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        comm.step = "the end of the job"
+        comm.barrier()  # nobody exits (and tears down the group) before rank 0 has written
+    finally:
+        trainer.close()
+        comm.close()
+    return 0
