@@ -144,10 +144,10 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
     t_start = time.perf_counter() - seconds0
     bar = None
     if progress:
-        from tqdm import tqdm
+        from firth.progress import progress
 
-        bar = tqdm(total=cfg.epochs * len(chunks), initial=epoch * len(chunks) + position, unit="chunk",
-                   desc="lm train", leave=False)
+        bar = progress(total=cfg.epochs * len(chunks), initial=epoch * len(chunks) + position, unit="chunk",
+                       desc="lm train", leave=False)
     run_nll, run_n, t_rate, tok_rate = 0.0, 0, time.perf_counter(), 0
 
     def validate():

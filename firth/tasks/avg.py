@@ -239,9 +239,9 @@ class AvgClassifier:
         self.history = []
         bar = None
         if progress:
-            from tqdm import tqdm
+            from firth.progress import progress
 
-            bar = tqdm(total=cfg.epochs, desc="avg classifier", unit="epoch", leave=False)
+            bar = progress(total=cfg.epochs, desc="avg classifier", unit="epoch", leave=False)
         for ep in range(min(cfg.epochs, stop_after or cfg.epochs)):
             order = rng.permutation(n).astype(np.int64)
             lr_a = cfg.lr * (1.0 - ep / cfg.epochs)

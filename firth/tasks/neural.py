@@ -155,9 +155,9 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     bar = None
     total_steps = opts["epochs"] * len(train_batches)
     if progress:
-        from tqdm import tqdm
+        from firth.progress import progress
 
-        bar = tqdm(total=total_steps, desc=desc, unit="batch", leave=False)
+        bar = progress(total=total_steps, desc=desc, unit="batch", leave=False)
     stopped = ""
     for ep in range(opts["epochs"]):
         for p in held:  # no grad -> Adam skips the parameter

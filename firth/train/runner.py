@@ -140,6 +140,7 @@ class EpochRunner:
 def progress_bar(total_words: int, enabled: bool, desc: str = "train"):
     if not enabled:
         return None
-    from tqdm import tqdm
+    from firth.progress import progress  # tqdm on a terminal, plain lines in a log
 
-    return tqdm(total=total_words, unit="w", unit_scale=True, desc=desc, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return progress(total=total_words, unit="w", desc=desc, file=sys.stderr, unit_scale=True, dynamic_ncols=True,
+                    smoothing=0.1)

@@ -180,22 +180,40 @@ def test_single_label_fasttext_file_trains_softmax(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_ova_close_to_facebook_fasttext(ml_files, tmp_path):
-    """The same file, fastText's own -loss ova: both find the planted topics (P@1)."""
-    fasttext = pytest.importorskip("fasttext")
-    train_path, test_path = ml_files
-    for attempt in range(10):  # fasttext-numpy2 aborts some short runs with "Encountered NaN" at random
-        try:
-            ft = fasttext.train_supervised(str(train_path), loss="ova", dim=20, epoch=10, lr=0.5, thread=1, seed=0,
-                                           wordNgrams=1, verbose=0)
-            break
-        except RuntimeError as e:
-            if "NaN" not in str(e) or attempt == 9:
-                raise
-    _, ft_p1, _ = ft.test(str(test_path), k=1)
-    train, test = (read_classification(p) for p in (train_path, test_path))
-    m = AvgClassifier(AvgConfig(loss="ova", dim=20, epochs=10, lr=0.5, ngrams=1, threads=1, seed=0))
-    m.fit([e.tokens for e in train], [e.labels for e in train], progress=False)
-    top = m.predict([e.tokens for e in test])
-    p1 = np.mean([m.labels.names[t] in e.labels for t, e in zip(top, test)])
-    assert ft_p1 > 0.9 and p1 > 0.9 and abs(p1 - ft_p1) < 0.05
+def test_fasttext_format_trec_close_to_facebook_fasttext(tmp_path):
+    """TREC written in fastText's format: firth reads it and, with fastText's settings, is as
+    accurate as fastText's own softmax classifier on it. (fasttext-numpy2's ``-loss ova``
+    stops with "Encountered NaN" on every run here, on TREC and on the file above, so the
+    one-vs-all loss is checked against its NumPy oracle and finite differences instead.)"""
+    pytest.importorskip("fasttext")
+    from tests.conftest import shared_path
+
+    files = {}
+    for name in ("train", "test"):
+        lines = shared_path("tasks", "classify", "trec", f"{name}.tsv").read_text(encoding="utf-8").splitlines()
+        files[name] = _write(tmp_path / f"{name}.txt", ["__label__" + line.replace("\t", " ", 1) for line in lines])
+    ft_acc = _facebook_supervised_accuracy(files["train"], files["test"], dim=20, epoch=10, lr=0.5, thread=1,
+                                           wordNgrams=1)
+    train, test = (read_classification(files[n]) for n in ("train", "test"))
+    assert train[0].label == "DESC" and not any(e.label.startswith("__label__") for e in train)
+    m = AvgClassifier(AvgConfig(dim=20, epochs=10, lr=0.5, ngrams=1, threads=1, seed=0))
+    m.fit([e.tokens for e in train], [e.label for e in train], progress=False)
+    acc = float(np.mean(m.predict([e.tokens for e in test]) == m.labels.encode([e.label for e in test])))
+    assert ft_acc > 0.8 and abs(acc - ft_acc) < 0.03, (acc, ft_acc)
+
+
+def _facebook_supervised_accuracy(train, test, **options) -> float:
+    """fastText's P@1 on ``test``, trained in a fresh interpreter: in a process that has
+    imported other native libraries (torch, or even firth.tasks.data in this venv),
+    fasttext-numpy2's supervised training stops with "Encountered NaN" on every run
+    (measured: 4 of 4 runs fail after ``import torch``, 4 of 4 succeed in a clean process)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import fasttext, json, sys; a = json.loads(sys.argv[3]); "
+            "m = fasttext.train_supervised(sys.argv[1], verbose=0, **a); print(m.test(sys.argv[2], k=1)[1])")
+    out = subprocess.run([sys.executable, "-c", code, str(train), str(test), json.dumps(options)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.split()[-1])
