@@ -41,6 +41,9 @@ def register(sub) -> None:
     v.add_argument("--seed", type=int, default=0, help="random seed (data and initialisation)")
     v.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's own choice)")
     v.add_argument("--device", default=None, help="cpu or cuda (None: cuda when available, else cpu)")
+    v.add_argument("--per-length", default="", metavar="N,N,...",
+                   help="also train one model per cell (S-RNN, LSTM, sLSTM) at each of these lengths only (panel c)")
+    v.add_argument("--per-length-steps", type=int, default=300, help="training steps per (cell, length) model")
     v.set_defaults(func=_vanishing_gradient)
 
 
@@ -53,6 +56,12 @@ def _vanishing_gradient(args) -> int:
           f"--min-length {args.min_length} / --max-length {args.max_length}: need 2 <= min <= max")
     check(args.eval_n >= 1, f"--eval-n {args.eval_n}: need at least 1")
     check(args.lr > 0, f"--lr {args.lr}: must be positive")
+    try:
+        per_length = [int(n) for n in args.per_length.split(",") if n.strip()]
+    except ValueError:
+        per_length = [0]
+    check(all(n >= 2 for n in per_length), f"--per-length {args.per_length}: give lengths >= 2, comma-separated")
+    check(args.per_length_steps >= 1, f"--per-length-steps {args.per_length_steps}: need at least 1")
     check(str(args.output).lower().endswith(".png"), f"--output {args.output}: the figure is a PNG; name it *.png")
     from pathlib import Path
 
@@ -66,7 +75,7 @@ def _vanishing_gradient(args) -> int:
     import torch
 
     from firth.io import atomic_write
-    from firth.rnn.vanishing import format_results, plot_results, run_experiment
+    from firth.rnn.vanishing import format_results, per_length_accuracy, plot_results, run_experiment
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,6 +87,11 @@ def _vanishing_gradient(args) -> int:
         min_length=args.min_length, max_length=args.max_length, forget_bias=args.forget_bias, lr=args.lr,
         seed=args.seed, eval_n=args.eval_n, device=device, log=print,
     )
+    if per_length:
+        results["per_length"] = per_length_accuracy(
+            lengths=per_length, steps=args.per_length_steps, lstm_hidden=args.lstm_hidden, vocab=args.vocab,
+            batch=args.batch, forget_bias=args.forget_bias, lr=args.lr, seed=args.seed, eval_n=args.eval_n,
+            device=device, log=print)
     plot_results(results, args.output)
     results["seconds"] = time.perf_counter() - t0
     print(format_results(results))

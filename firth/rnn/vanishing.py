@@ -72,7 +72,7 @@ def count_parameters(module) -> int:
 
 
 def build(cell: str, vocab: int, hidden: int, forget_bias: float) -> RNNAcceptor:
-    opts = {"forget_bias": forget_bias} if cell == "lstm" else {}
+    opts = {"forget_bias": forget_bias} if cell in ("lstm", "slstm") else {}
     return RNNAcceptor(RNN(cell, vocab, hidden, **opts), num_classes=2)
 
 
@@ -182,6 +182,32 @@ def run_experiment(steps=1000, lstm_hidden=16, vocab=8, batch=32, min_length=10,
     return results
 
 
+def per_length_accuracy(cells=("srnn", "lstm", "slstm"), lengths=(5, 10, 20, 40, 80), steps=300, lstm_hidden=16,
+                        vocab=8, batch=32, forget_bias=1.0, lr=3e-3, seed=0, eval_n=1000, device="cpu",
+                        log=print) -> dict:
+    """(c) One fresh model per cell *and length*, trained and tested on sequences of exactly
+    that length — the lecture's prediction is about a span the model is trained for. Same
+    parameter budget as (a) (hidden sizes matched to the LSTM's parameter count)."""
+    budget = count_parameters(build("lstm", vocab, lstm_hidden, forget_bias))
+    out = {}
+    for cell in cells:
+        hidden = lstm_hidden if cell == "lstm" else matched_hidden(cell, vocab, budget)
+        acc = {}
+        for n in lengths:
+            torch.manual_seed(seed)
+            model = build(cell, vocab, hidden, forget_bias).to(device)
+            train(model, steps, batch, n, n, vocab, lr, seed + 2, device)
+            model.eval()
+            g = torch.Generator().manual_seed(seed + 3)
+            with torch.no_grad():
+                x, L, y = make_batch([n] * eval_n, vocab, g, device)
+                acc[int(n)] = float((model(x, L).argmax(dim=1) == y).float().mean())
+        out[cell] = {"hidden": hidden, "parameters": count_parameters(build(cell, vocab, hidden, forget_bias)),
+                     "accuracy": acc}
+        log(f"{cell} trained per length: " + ", ".join(f"n={n}: {a:.3f}" for n, a in acc.items()))
+    return out
+
+
 def format_results(results: dict) -> str:
     """The printed numbers: accuracy per length, gradient norms at chosen t, decay rates."""
     cells = results["cells"]
@@ -202,6 +228,11 @@ def format_results(results: dict) -> str:
              for k, v in results.get("lstm_forget_bias_init", {}).items()]
     for label, profile, rate in rows:
         lines.append(f"{label:<21}" + "".join(f"{profile[t - 1]:>10.2e}" for t in ts) + f"   {rate:.3f}")
+    for c, r in results.get("per_length", {}).items():
+        if c == next(iter(results["per_length"])):
+            lines.append("(c) each length trained on its own: test accuracy at that length")
+            lines.append("cell    params  " + "".join(f"{n:>7}" for n in r["accuracy"]))
+        lines.append(f"{c:<7} {r['parameters']:>6}  " + "".join(f"{a:>7.3f}" for a in r["accuracy"].values()))
     lines.append("decay/step: factor by which the gradient shrinks per step back in time, fitted on the last 50 positions")
     lines.append("time: " + ", ".join(f"{names[c]} {r['seconds']:.1f}s" for c, r in cells.items()))
     return "\n".join(lines)
@@ -219,7 +250,23 @@ def plot_results(results: dict, path) -> None:
     cells = results["cells"]
     s = results["settings"]
     style = {"srnn": ("S-RNN", "tab:red"), "lstm": ("LSTM", "tab:blue")}
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    per = results.get("per_length") or {}
+    if per:
+        fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 4.8))
+        colors = {"srnn": "tab:red", "lstm": "tab:blue", "slstm": "tab:green", "mlstm": "tab:purple", "gru": "tab:orange"}
+        for c, r in per.items():
+            ls = [int(n) for n in r["accuracy"]]
+            ax3.plot(ls, list(r["accuracy"].values()), "o-", color=colors.get(c, "black"),
+                     label=f"{c} ({r['parameters']} params)")
+        ax3.axhline(0.5, color="gray", lw=0.8, ls=":")
+        ax3.set_xscale("log")
+        ax3.set_ylim(0.0, 1.02)
+        ax3.set_xlabel("sequence length n (trained and tested at n only)")
+        ax3.set_ylabel("test accuracy")
+        ax3.set_title("(c) one model per length: where each cell breaks")
+        ax3.legend(loc="lower left", fontsize=8)
+    else:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
     for c, r in cells.items():
         name, color = style[c]
         ls = list(r["accuracy"])
