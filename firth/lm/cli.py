@@ -14,12 +14,8 @@ from firth.lm.config import CELLS, HELP, OPTIMIZERS, LMConfig
 
 
 def _vectors_api():
-    # firth.vectors is the read side after the restructure (issue 12); older trees: firth.embeddings
-    try:
-        from firth.vectors import KeyedVectors, load_vectors
-    except ImportError:
-        from firth.embeddings.formats import load_vectors
-        from firth.embeddings.vectors import KeyedVectors
+    from firth.vectors import KeyedVectors, load_vectors
+
     return KeyedVectors, load_vectors
 
 
