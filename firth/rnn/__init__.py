@@ -26,6 +26,7 @@ Quick tour (everything below is importable from ``firth.rnn``)::
 Modules (one concern each):
 
 * :mod:`firth.rnn.cells`      — ``SRNNCell``, ``LSTMCell``, ``GRUCell``: one step R and its output O
+* :mod:`firth.rnn.xlstm`      — ``SLSTMCell``, ``MLSTMCell`` (Beck et al. 2024); the mLSTM's parallel form
 * :mod:`firth.rnn.runner`     — ``RNN``: RNN*, padding, stacking, bidirectional; the plain loop
 * :mod:`firth.rnn.fused`      — the same parameters through PyTorch's fused kernels (the default path)
 * :mod:`firth.rnn.heads`      — acceptor / transducer heads, pooling, padding-proof losses
