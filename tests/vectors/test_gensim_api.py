@@ -72,6 +72,12 @@ def test_neighbour_lists_match_gensim(pair):
     _same_list(kv.most_similar([("b1", 2.0), "a2"], [("a1", -0.5)]), g.most_similar([("b1", 2.0), "a2"], [("a1", -0.5)]))
     np.testing.assert_allclose(kv.most_similar("a1", topn=None), g.most_similar("a1", topn=None), atol=1e-6)
     assert kv.most_similar("a1", topn=0) == []
+    v = kv["w9"] * 2.5
+    _same_list(kv.similar_by_vector(v), g.similar_by_vector(v))
+    _same_list(kv.most_similar(positive=[v]), g.most_similar(positive=[v]))  # one vector: same direction either way
+    _same_list(kv.most_similar([3, "b3"]), g.most_similar([3, "b3"]))  # row indices as keys
+    assert kv.n_similarity(["a1", "b2"], ["w3", "a4"]) == pytest.approx(g.n_similarity(["a1", "b2"], ["w3", "a4"]), abs=1e-6)
+    assert kv.similarity("a1", "b1") == pytest.approx(g.similarity("a1", "b1"), abs=1e-6)
     # ranking by centrality (gensim returns (score, word), most central first)
     ours = kv.rank_by_centrality(["a1", "a2", "a3", "b9", "w4"])
     theirs = g.rank_by_centrality(["a1", "a2", "a3", "b9", "w4"])
