@@ -42,7 +42,7 @@ def register(sub) -> None:
     v.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's own choice)")
     v.add_argument("--device", default=None, help="cpu or cuda (None: cuda when available, else cpu)")
     v.add_argument("--per-length", default="", metavar="N,N,...",
-                   help="also train one model per cell (S-RNN, LSTM, sLSTM) at each of these lengths only (panel c)")
+                   help="also train one model per cell (S-RNN, LSTM, sLSTM) and n, on lengths 5..n, tested at n (panel c)")
     v.add_argument("--per-length-steps", type=int, default=300, help="training steps per (cell, length) model")
     v.set_defaults(func=_vanishing_gradient)
 

@@ -17,7 +17,7 @@ def test_cli_per_length_panel(tmp_path, capsys):
     assert main(["experiment", "vanishing-gradient", "-o", str(out), "--steps", "5", "--max-length", "12",
                  "--eval-n", "20", "--per-length", "4", "--per-length-steps", "5", "--threads", "1"]) == 0
     text = capsys.readouterr().out
-    assert "(c) each length trained on its own" in text and out.stat().st_size > 10_000
+    assert "(c) one model per n" in text and out.stat().st_size > 10_000
     assert main(["experiment", "vanishing-gradient", "-o", str(out), "--per-length", "1,x"]) == 1
     assert "--per-length 1,x" in capsys.readouterr().err
 
