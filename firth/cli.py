@@ -25,7 +25,6 @@ COMMAND_MODULES = [
     "firth.tasks.cli",  # classify, tag
     "firth.rnn.cli",  # experiment
     "firth.lm.cli",  # lm (language models)
-    "firth.lm.cli",  # lm (language models)
     "firth.explore.cli",  # explore, plot (web page, static maps)
     "firth.demo",  # demo (the README's main job)
 ]
@@ -88,6 +87,11 @@ def main(argv=None) -> int:
     # exit status 1 (README, "Command line").
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("FIRTH_DEBUG")
+    # Words that are not UTF-8 (a fastText .bin holds raw bytes; firth keeps them as
+    # surrogate escapes) are printed back as the same bytes, as fastText prints them.
+    errors = getattr(sys.stdout, "errors", None)
+    if errors == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     previous = None
     if hasattr(signal, "SIGTERM"):
         try:
@@ -115,6 +119,8 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if errors == "strict" and hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors=errors)
 
 
 if __name__ == "__main__":

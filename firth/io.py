@@ -55,6 +55,27 @@ def _opener(path: Path):
     return open
 
 
+class _Decompressed(io.RawIOBase):
+    """A decompressing stream whose corrupt-data errors (EOFError, lzma/zlib/bz2 errors)
+    become one-line FirthErrors naming the file; no fileno, so callers know the size is unknown."""
+
+    def __init__(self, stream, path: Path):
+        self._s, self._path = stream, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        try:
+            return self._s.readinto(b)
+        except (EOFError, OSError, ValueError, lzma.LZMAError) as e:
+            raise FirthError(f"{self._path}: corrupt compressed data ({str(e)[:200] or type(e).__name__})") from None
+
+    def close(self) -> None:
+        self._s.close()
+        super().close()
+
+
 def open_binary(path) -> io.BufferedIOBase:
     """Open a file for reading bytes, decompressing .gz/.bz2/.xz by content (not name)."""
     path = Path(path)
@@ -64,7 +85,9 @@ def open_binary(path) -> io.BufferedIOBase:
         raise FirthError(f"{path}: is a directory, expected a file")
     try:
         opener = _opener(path)
-        return opener(path, "rb")
+        if opener is open:
+            return open(path, "rb")
+        return io.BufferedReader(_Decompressed(opener(path, "rb"), path))
     except OSError as e:
         raise FirthError(f"{path}: cannot read ({e.strerror or e})") from None
 

@@ -215,11 +215,17 @@ class FastTextVectors(KeyedVectors):
             if name not in arrays:
                 raise FirthError(f"fastText archive has no {name}.npy; the file is corrupt")
         ngr = arrays["vectors_ngrams"]
-        if int(extra.get("bucket", ngr.shape[0])) != ngr.shape[0]:
+        settings = {k: extra.get(k, d) for k, d in (("bucket", ngr.shape[0]), ("minn", 3), ("maxn", 6))}
+        for k, v in settings.items():
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= (1 << 31 if k == "bucket" else 1000):
+                raise FirthError(f"fastText archive: {k} {v!r} is not a sensible number; the file is corrupt")
+        if settings["bucket"] != ngr.shape[0]:
             raise FirthError(f"fastText archive: bucket {extra.get('bucket')} but {ngr.shape[0]} n-gram rows")
-        out = arrays.get("output")
+        vocab, out = arrays["vectors_vocab"], arrays.get("output")
+        if vocab.shape[0] < n or (out is not None and out.shape[0] < n):
+            raise FirthError(f"fastText archive: {n} words but {vocab.shape[0]} word rows; the file is corrupt")
         return cls(
-            words, arrays["vectors_vocab"][:n], ngr, int(extra.get("minn", 3)), int(extra.get("maxn", 6)),
+            words, vocab[:n], ngr, settings["minn"], settings["maxn"],
             counts, normalizer, meta, vectors=vectors, output=None if out is None else out[:n],
         )
 

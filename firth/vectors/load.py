@@ -11,6 +11,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from firth.errors import FirthError
 from firth.vectors.fasttext import FastTextVectors
 from firth.vectors.formats import detect_format
@@ -23,17 +25,60 @@ from firth.vectors.keyed import KeyedVectors
 NATIVE_CLASSES = {cls.NATIVE_CLASS: cls for cls in (KeyedVectors, FastTextVectors)}
 
 
-def load_vectors(path, limit: int | None = None, mmap: bool = True, unicode_errors: str = "strict") -> KeyedVectors:
-    """Load vectors from any supported format; ``limit`` keeps the N first (most frequent)."""
+def load_vectors(path, limit: int | None = None, mmap: bool = True, unicode_errors: str = "strict",
+                 nonfinite: str = "error") -> KeyedVectors:
+    """Load vectors from any supported format; ``limit`` keeps the N first (most frequent).
+
+    Rows holding NaN or infinity are refused, naming the first such word
+    (``nonfinite="drop"`` leaves those words out instead, for word2vec/.vec/native files).
+    """
     if limit is not None and limit < 1:
         raise FirthError(f"--limit {limit}: must be a positive number of words")
+    if nonfinite not in ("error", "drop"):
+        raise FirthError(f"nonfinite={nonfinite!r}: expected 'error' or 'drop'")
     fmt = detect_format(path)
     if fmt == "native":
-        return load_native(path, limit, mmap)
-    if fmt == "fasttext-bin":
-        return load_fasttext_bin(path, limit=limit)
-    words, vectors = read_word2vec(path, fmt, limit, unicode_errors)
-    return KeyedVectors(words, vectors)
+        kv = load_native(path, limit, mmap)
+    elif fmt == "fasttext-bin":
+        kv = load_fasttext_bin(path, limit=limit)
+    else:
+        words, vectors = read_word2vec(path, fmt, limit, unicode_errors)
+        kv = KeyedVectors(words, vectors)
+    return _finite(path, kv, nonfinite)
+
+
+def _bad_rows(matrix: np.ndarray) -> np.ndarray:
+    """Indices of rows with NaN/inf, scanned in blocks (a memory-mapped matrix stays mapped)."""
+    bad = []
+    for s in range(0, matrix.shape[0], 65536):
+        block = np.asarray(matrix[s : s + 65536])
+        ok = np.isfinite(block).all(axis=1)
+        if not ok.all():
+            bad.append(s + np.flatnonzero(~ok))
+    return np.concatenate(bad) if bad else np.zeros(0, np.int64)
+
+
+def _finite(path, kv: KeyedVectors, nonfinite: str) -> KeyedVectors:
+    bad = _bad_rows(kv.vectors)
+    if isinstance(kv, FastTextVectors):
+        ngram_bad = _bad_rows(kv.vectors_ngrams)
+        if len(ngram_bad):
+            raise FirthError(f"{path}: n-gram row {int(ngram_bad[0])} holds NaN or infinity ({len(ngram_bad)} such "
+                             "rows); the model diverged in training or the file is damaged")
+    if not len(bad):
+        return kv
+    first = kv.index_to_key[int(bad[0])]
+    if nonfinite == "error" or isinstance(kv, FastTextVectors):
+        how = "" if isinstance(kv, FastTextVectors) else "; load_vectors(..., nonfinite='drop') leaves them out"
+        raise FirthError(f"{path}: the vector of {first!r} holds NaN or infinity ({len(bad)} such words){how}")
+    keep = np.setdiff1d(np.arange(len(kv)), bad)
+    if not len(keep):
+        raise FirthError(f"{path}: every vector holds NaN or infinity")
+    warnings.warn(f"{path}: left out {len(bad)} words whose vectors hold NaN or infinity (first: {first!r})",
+                  stacklevel=3)
+    words = [kv.index_to_key[i] for i in keep]
+    counts = None if kv.counts is None else np.asarray(kv.counts)[keep]
+    return KeyedVectors(words, np.asarray(kv.vectors)[keep], counts, kv.normalizer, kv.meta)
 
 
 def save_vectors(kv: KeyedVectors, path, format: str = "native") -> None:

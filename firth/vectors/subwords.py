@@ -35,7 +35,7 @@ _FNV_PRIME = 16777619
 def fnv1a_hash(data: str | bytes) -> int:
     """Facebook fastText's ``Dictionary::hash``: 32-bit FNV-1a over UTF-8 bytes as signed chars."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", errors="surrogateescape")
     h = _FNV_OFFSET
     for b in data:
         sb = b - 256 if b >= 128 else b  # int8_t(c)
@@ -91,7 +91,7 @@ def _pack_words(words) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(words) + 1, dtype=np.int64)
     pos = 0
     for i, w in enumerate(words):
-        b = b"" if w == EOS else (BOW + w + EOW).encode("utf-8")
+        b = b"" if w == EOS else (BOW + w + EOW).encode("utf-8", errors="surrogateescape")
         parts.append(b)
         pos += len(b)
         offsets[i + 1] = pos
@@ -104,7 +104,7 @@ def fnv1a_hash_numba(data: str | bytes) -> int:
     from firth.vectors.kernels import hash_bytes
 
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", errors="surrogateescape")
     return int(hash_bytes(np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, np.uint8)))
 
 

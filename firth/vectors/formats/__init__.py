@@ -49,10 +49,12 @@ def detect_format(path) -> str:
         except UnicodeDecodeError:
             raise FirthError(f"{path}: not a vectors file (first line is not UTF-8 text)") from None
         if len(first) == 2 and all(t.isdigit() for t in first):
-            line = f.readline(int(first[1]) * 40 + 4096)
+            line = f.readline(min(int(first[1]), 1 << 20) * 40 + 4096)
             try:
                 parts = _row_fields(line.decode("utf-8"))
-                if len(parts) == int(first[1]) + 1:
+                # a text row, even one whose width disagrees with the header (the reader then
+                # names the line); raw float32 bytes practically never decode to "word 0.1 ..."
+                if len(parts) >= 2:
                     [float(x) for x in parts[1:]]
                     return "word2vec-text"
             except (UnicodeDecodeError, ValueError):

@@ -8,6 +8,7 @@ a bad file gives one line naming the file and the line.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,18 @@ from firth.errors import FirthError
 from firth.io import atomic_write, open_binary
 
 WORD2VEC_FORMATS = ("word2vec-text", "word2vec-binary", "vec")
+MAX_DIM = 1 << 20
+
+
+def _plain_size(f) -> int | None:
+    """Bytes left in an uncompressed file (None for a compressed stream: unknown)."""
+    raw = getattr(f, "raw", None)
+    if isinstance(f, io.BufferedReader) and raw is not None and hasattr(raw, "fileno"):
+        try:
+            return os.fstat(raw.fileno()).st_size - f.tell()
+        except OSError:
+            return None
+    return None
 
 
 def _header(path: Path, f, fmt: str):
@@ -24,8 +37,8 @@ def _header(path: Path, f, fmt: str):
     parts = line.split()
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         n, d = int(parts[0]), int(parts[1])
-        if d <= 0:
-            raise FirthError(f"{path}: header says {d} dimensions")
+        if not 0 < d <= MAX_DIM:
+            raise FirthError(f"{path}: line 1: header says {d} dimensions (firth reads 1..{MAX_DIM}); the header is wrong")
         return n, d, None
     if fmt == "word2vec-text":  # headerless
         return None, len(parts) - 1, line
@@ -44,15 +57,25 @@ def read_word2vec(path, fmt: str, limit: int | None = None, unicode_errors: str 
         words: list[str] = []
         rows: list[np.ndarray] = []
         if fmt == "word2vec-binary":
-            vecs = np.empty((want, d), dtype=np.float32)
             step = 4 * d
+            left = _plain_size(f)
+            # each vector takes at least a one-byte word, a space and 4*d bytes: a header
+            # claiming 10**12 rows is refused here, before anything is allocated
+            if left is not None and want * (step + 2) > left + want:
+                raise FirthError(f"{path}: header promises {n} vectors of {d} dimensions, but the file holds at most "
+                                 f"{left // (step + 1)}; the header is wrong or the file truncated")
+            block = max(want, 1) if left is not None else 65536  # compressed: grow as data arrives
+            chunks: list[np.ndarray] = []
             for i in range(want):
+                if i % block == 0:
+                    chunks.append(np.empty((min(block, want - i), d), dtype=np.float32))
                 word = _read_word(f, path, i, n, unicode_errors)
                 buf = f.read(step)
                 if len(buf) != step:
                     raise FirthError(f"{path}: truncated: vector {i + 1} of {n} ({word!r}) is incomplete")
-                vecs[i] = np.frombuffer(buf, dtype="<f4")
+                chunks[-1][i % block] = np.frombuffer(buf, dtype="<f4")
                 words.append(word)
+            vecs = chunks[0] if len(chunks) == 1 else np.concatenate(chunks) if chunks else np.zeros((0, d), np.float32)
             return _finish(path, words, vecs)
         lineno = 0 if n is None else 1
         pending_lines = [pending] if pending is not None else []
@@ -63,6 +86,8 @@ def read_word2vec(path, fmt: str, limit: int | None = None, unicode_errors: str 
                 if n is not None and len(words) < (want or 0):
                     raise FirthError(f"{path}: truncated: header promises {n} vectors, found {len(words)}")
                 break
+            if len(raw) > 64 * d + (1 << 16):  # ~20 characters a number, plus the word
+                raise FirthError(f"{path}: line {lineno + 1}: over {len(raw)} bytes for {d} values; not a vectors line")
             try:
                 text = raw.decode("utf-8", errors=unicode_errors)
             except UnicodeDecodeError as e:
@@ -79,6 +104,16 @@ def read_word2vec(path, fmt: str, limit: int | None = None, unicode_errors: str 
             except ValueError:
                 raise FirthError(f"{path}: line {lineno}: a value is not a number") from None
             words.append(parts[0])
+        if n is not None and limit is None:
+            # the header is not trusted: more rows than it says are an error, not silently dropped
+            while True:
+                extra = f.readline(1 << 16)
+                if not extra:
+                    break
+                lineno += 1
+                if extra.strip():
+                    raise FirthError(f"{path}: line {lineno}: the header says {n} vectors but the file has more; "
+                                     "fix the header's first number")
         vecs = np.stack(rows) if rows else np.zeros((0, d), dtype=np.float32)
         return _finish(path, words, vecs)
 
@@ -140,7 +175,7 @@ def write_word2vec(path, words, vectors, format: str) -> None:
         with atomic_write(path, "wb") as f:
             f.write(f"{len(words)} {vecs.shape[1]}\n".encode())
             for i, w in enumerate(words):
-                f.write(w.encode("utf-8") + b" " + vecs[i].tobytes() + b"\n")
+                f.write(w.encode("utf-8", errors="surrogateescape") + b" " + vecs[i].tobytes() + b"\n")
     else:  # word2vec-text and fastText .vec are the same format; .vec ends lines with a space
         tail = " \n" if format == "vec" else "\n"
         vecs = np.asarray(vectors, dtype=np.float32)
@@ -152,6 +187,6 @@ def write_word2vec(path, words, vectors, format: str) -> None:
                 for w, row in zip(words[start : start + 4096], block):
                     # %.9g round-trips float32 exactly
                     buf.write(w + " " + " ".join(["%.9g" % x for x in row.tolist()]) + tail)
-                f.write(buf.getvalue().encode("utf-8"))
+                f.write(buf.getvalue().encode("utf-8", errors="surrogateescape"))
                 buf.seek(0)
                 buf.truncate()
