@@ -69,6 +69,8 @@ def read_classification(path, labels=None) -> list[TextExample]:
     if is_fasttext_supervised(path):
         return _read_fasttext_supervised(path, known)
     out = []
+    # one str object per distinct token: a long-document file's token lists take a sixth of the memory
+    one = {}.setdefault
     for lineno, line in _lines(path):
         if not line.strip():
             continue
@@ -78,7 +80,7 @@ def read_classification(path, labels=None) -> list[TextExample]:
         label = label.strip()
         if not label:
             raise FirthError(f"{path}:{lineno}: empty label; each line must be 'label<TAB>text'")
-        tokens = text.split()
+        tokens = [one(t, t) for t in text.split()]
         if not tokens:
             raise FirthError(f"{path}:{lineno}: empty text after the tab; each line must be 'label<TAB>text'")
         if known is not None and label not in known:
@@ -100,8 +102,9 @@ def is_fasttext_supervised(path) -> bool:
 
 def _read_fasttext_supervised(path, known) -> list[TextExample]:
     out = []
+    one = {}.setdefault  # one str object per distinct token (see read_classification)
     for lineno, line in _lines(path):
-        toks = line.split()
+        toks = [one(t, t) for t in line.split()]
         if not toks:
             continue
         labs = [t[len(LABEL_PREFIX):] for t in toks if t.startswith(LABEL_PREFIX)]

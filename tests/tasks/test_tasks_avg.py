@@ -133,3 +133,42 @@ def test_firth_vectors_normaliser_applies_to_task_tokens(tmp_path):
     m2 = AvgClassifier.load(tmp_path / "m")
     assert m2._norm("GOOD") == "good"
     np.testing.assert_array_equal(m.predict_proba([["GOOD"]]), m2.predict_proba([["good"]]))
+
+
+def _reference_flat(m, docs):
+    """Readable per-token oracle of AvgClassifier._flat (normalise, look up, hash each token)."""
+    from firth.tasks.avg import EOS, _word_hash
+
+    wid, wh, offs = [], [], [0]
+    for toks in docs:
+        for t in toks:
+            t = m._norm(t)
+            wid.append(m.word_index.get(t, -1))
+            wh.append(_word_hash(t))
+        wid.append(m.word_index.get(EOS, -1))
+        wh.append(_word_hash(EOS))
+        offs.append(len(wid))
+    return np.array(wid, np.int64), np.array(wh, np.uint64), np.array(offs, np.int64)
+
+
+def test_typed_features_match_per_token_reference():
+    docs, labels = toy(60)
+    docs[0] = docs[0] + ["</s>", "Great", "GREAT"]
+    m = AvgClassifier(AvgConfig(epochs=1, threads=1, dim=4, lowercase=True)).fit(docs, labels, progress=False)
+    assert m.words.count("great") == 1 and "GREAT" not in m.words
+    test = [["Great", "unseen", "</s>"], [], ["film", "film"]]
+    for got, want in zip(m._flat(test), _reference_flat(m, test)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("bound", [50, 1 << 41])  # flag table / sort and binary search
+def test_bucket_helpers_match_numpy(bound):
+    from firth.tasks.avg import _bucket_rows, _sorted_unique
+
+    x = np.random.RandomState(0).randint(0, 50, 300).astype(np.int64)
+    u = _sorted_unique(x, bound)
+    np.testing.assert_array_equal(u, np.unique(x))
+    q = np.arange(50, dtype=np.int64)
+    pos, found = _bucket_rows(u[::2], q, bound)
+    np.testing.assert_array_equal(found, np.isin(q, u[::2]))
+    np.testing.assert_array_equal(u[::2][pos[found]], q[found])
