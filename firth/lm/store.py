@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -25,9 +26,18 @@ from firth.lm.config import LMConfig
 from firth.lm.data import Vocab
 from firth.lm.model import LanguageModel
 
-__all__ = ["save_lm", "load_lm", "FORMAT"]
+__all__ = ["save_lm", "load_lm", "load_tensors", "FORMAT"]
 
 FORMAT, VERSION = "firth-lm", 1
+
+
+def load_tensors(path):
+    """``torch.load(weights_only=True)`` without torch's warnings: a file pickled with another
+    protocol (a damaged or foreign file) makes torch warn on stderr before it fails, and the
+    caller's one-line error must be the only line the user sees."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
 KIND = "language-model"
 
 
@@ -74,7 +84,7 @@ def read_model_files(path) -> tuple[LanguageModel, Vocab, dict]:
     vocab = Vocab(words, counts)
     model = LanguageModel(cfg, len(vocab))
     try:
-        state = torch.load(w_file, map_location="cpu", weights_only=True)
+        state = load_tensors(w_file)
     except Exception as e:  # not a tensor archive, truncated, or carrying objects
         raise FirthError(f"{w_file}: cannot read the weights ({type(e).__name__}); the model is damaged") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

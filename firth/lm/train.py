@@ -25,7 +25,7 @@ from firth.lm.config import LMConfig
 from firth.lm.data import Vocab, read_ids, train_streams
 from firth.lm.evaluate import evaluate
 from firth.lm.model import LanguageModel
-from firth.lm.store import finite, read_model_files, save_lm, write_model_files
+from firth.lm.store import finite, load_tensors, read_model_files, save_lm, write_model_files
 
 __all__ = ["train", "init_from_vectors"]
 
@@ -78,7 +78,7 @@ def _load_checkpoint(path, cfg: LMConfig):
                          "--checkpoint directory")
     model.cfg = cfg
     try:
-        extra = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
+        extra = load_tensors(path / "state.pt")
         progress = json.loads((path / "progress.json").read_text(encoding="utf-8"))
     except Exception as e:
         raise FirthError(f"{path}: cannot read the checkpoint ({type(e).__name__}); remove it to start afresh") from None
