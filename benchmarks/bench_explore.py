@@ -124,8 +124,46 @@ def page_loads(port: int, runs: int):
     return ts[1:]  # the first load also starts the browser's own caches
 
 
+def screenshot(out: str, vectors, word: str) -> None:
+    """docs/explore.png: the page with two models' neighbours of ``word`` side by side."""
+    from playwright.sync_api import sync_playwright
+
+    from firth.explore.app import create_app
+    from firth.explore.server import _bind
+    from firth.explore.session import Explorer
+    import threading
+
+    import uvicorn
+
+    ex = Explorer.open(vectors)
+    ex.start()
+    ex.wait()
+    sock = _bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(ex), log_level="warning", lifespan="off"))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = b.new_page(viewport={"width": 1100, "height": 700})
+        page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+        page.wait_for_selector("body[data-ready='1']", state="attached")
+        page.fill("#nb-word", word)
+        page.click("#nb-go")
+        page.wait_for_selector(".nb-words li", state="attached")
+        page.screenshot(path=out, full_page=True)
+        b.close()
+    server.should_exit = True
+    print(f"screenshot written to {out}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--screenshot", metavar="PNG", help="only write a screenshot of the page with --vectors")
+    ap.add_argument("--vectors", nargs="+", help="for --screenshot: one or two vectors files")
+    ap.add_argument("--word", default="france", help="for --screenshot: the word whose neighbours to show")
     ap.add_argument("--words", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=300)
     ap.add_argument("--queries", type=int, default=200, help="neighbour queries per measurement")
@@ -135,6 +173,8 @@ def main():
     ap.add_argument("--no-browser", action="store_true", help="skip the page-load measurement")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    if a.screenshot:
+        return screenshot(a.screenshot, a.vectors, a.word)
     os.makedirs(a.dir, exist_ok=True)
     path = Path(a.dir) / f"random-{a.words}x{a.dim}.firth"
     make_model(path, a.words, a.dim, a.seed)

@@ -200,8 +200,33 @@ def test_limits_and_report(page, urls):
 
 
 def test_unknown_word_shows_an_error(page, urls):
+    """The error stays when a completion request (sent as the word was typed) is answered
+    after it: completion answers are held back until the error shows, then released."""
     _open(page, urls[0])
+    page.fill("#nb-word", "king")
+    expect(page.locator("#vocab option")).to_have_count(1)
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/api/complete*", hold)
     page.fill("#nb-word", "nosuchword")
     page.click("#nb-go")
-    expect(page.locator("#error")).not_to_have_text("")
-    assert "not in the vocabulary" in page.text_content("#error")
+    expect(page.locator("#error")).to_contain_text("not in the vocabulary")
+    for _ in range(200):  # the completion timer (80 ms) has fired and its request is held
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "no completion request was sent for the typed word"
+    for r in held:
+        r.continue_()
+    page.unroute("**/api/complete*")
+    expect(page.locator("#vocab option")).to_have_count(0)  # the late completion was applied ...
+    expect(page.locator("#error")).to_contain_text("not in the vocabulary")  # ... and kept the error
+    assert "nosuchword" in page.text_content("#error")
+    page.fill("#nb-word", "king")  # the next action clears it
+    page.click("#nb-go")
+    page.wait_for_selector(".nb-words li", state="attached")
+    expect(page.locator("#error")).to_have_text("")
+    assert page.errors == []

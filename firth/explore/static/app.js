@@ -17,7 +17,6 @@
     const r = await fetch(path + qs, init);
     const data = await r.json();
     if (!r.ok) throw new Error(data.error || r.statusText);
-    showError("");
     return data;
   }
 
@@ -32,9 +31,12 @@
     select.appendChild(o);
   }
 
+  // An action clears the last error when it starts (not when some request succeeds: a
+  // completion answered late must not wipe the error of the submit that came after it).
   function run(fn) {
     return (ev) => {
       if (ev) ev.preventDefault();
+      showError("");
       fn().catch((e) => showError(e.message));
     };
   }
@@ -141,7 +143,7 @@
     if (r.implementation) caption += ` (${r.implementation})`;
     C.scatter($("map-svg"), r.points, {
       caption: caption, onHover: hover,
-      onClick: (p) => { $("map-mode").value = "neighbours"; mapMode(); $("map-word").value = p.word; drawMap().catch((e) => showError(e.message)); },
+      onClick: (p) => { $("map-mode").value = "neighbours"; mapMode(); $("map-word").value = p.word; showError(""); drawMap().catch((e) => showError(e.message)); },
     });
     $("map-note").textContent = `${r.points.length} points` + (r.missing.length ? `; not in the vocabulary: ${r.missing.join(" ")}` : "") +
       ". Hover a point to see its word; click it to centre the map on it.";
