@@ -139,3 +139,18 @@ def evaluate_classifier(model, test_path):
     pred = model.predict([e.tokens for e in ex])
     gold = model.labels.encode([e.label for e in ex])
     return classification_report(gold, pred, model.labels.names)
+
+
+def top_labels(proba: np.ndarray, k: int | None = 1, threshold: float = 0.0) -> list[list[int]]:
+    """fastText's ``predict FILE k threshold`` per row of ``proba``: the ``k`` most probable
+    labels (``None``: all) whose probability reaches ``threshold``, most probable first; ties
+    keep label order. A row may come back empty when no label reaches the threshold."""
+    if k is not None and k < 1:
+        raise FirthError(f"k {k}: must be 1 or more (or None for every label)")
+    if not 0.0 <= threshold <= 1.0:
+        raise FirthError(f"threshold {threshold}: must be between 0 and 1")
+    out = []
+    for p in np.asarray(proba):
+        order = np.argsort(-p, kind="stable")[:k]
+        out.append([int(i) for i in order if p[i] >= threshold])
+    return out

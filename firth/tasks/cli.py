@@ -58,6 +58,11 @@ def register(sub):
                    "(ova models: every label predicted, as label<TAB>probability pairs on the line)")
     p.add_argument("model", help="model directory from 'firth classify train'")
     p.add_argument("input", nargs="?", default="-", help="text file (default: stdin)")
+    p.add_argument("-k", type=int, default=None, metavar="K",
+                   help="print the K most probable labels (fastText's predict k; default 1, ova: every label)")
+    p.add_argument("--threshold", type=float, default=None, metavar="T",
+                   help="print only labels with probability >= T, possibly none: an empty line "
+                   "(fastText's predict threshold; default 0, ova: 0.5 and at least the top label)")
     p.set_defaults(func=_classify_predict)
 
     # ---------------------------------------------------------------- tag
@@ -179,27 +184,32 @@ def _input_lines(path):
 
 
 def _classify_predict(args):
-    from firth.tasks.classify import load_classifier
+    from firth.tasks.avg import OVA_THRESHOLD, AvgClassifier
+    from firth.tasks.classify import load_classifier, top_labels
 
+    check(args.k is None or args.k >= 1, f"-k {args.k}: must be 1 or more")
+    check(args.threshold is None or 0.0 <= args.threshold <= 1.0,
+          f"--threshold {args.threshold}: must be a probability between 0 and 1")
     model = load_classifier(args.model)
     lines = _input_lines(args.input)
     docs = [line.split() for line in lines]
-    out = []
     nonempty = [i for i, d in enumerate(docs) if d]
-    from firth.tasks.avg import AvgClassifier
-
     multi = isinstance(model, AvgClassifier) and model.config.loss == "ova"
+    picks = {}
     if nonempty:
         proba = model.predict_proba([docs[i] for i in nonempty])
-        res = {i: proba[k] for k, i in enumerate(nonempty)}
-        if multi:
-            picks = dict(zip(nonempty, model.predict_labels([docs[i] for i in nonempty])))
-    for i, d in enumerate(docs):
-        if not d:
+        if args.k is None and args.threshold is None and multi:
+            chosen = model.predict_labels([docs[i] for i in nonempty], threshold=OVA_THRESHOLD)
+        else:
+            k = args.k if args.k is not None else (None if multi else 1)
+            chosen = top_labels(proba, k, args.threshold if args.threshold is not None else 0.0)
+        picks = {i: (proba[n], chosen[n]) for n, i in enumerate(nonempty)}
+    out = []
+    for i in range(len(docs)):
+        if i not in picks:
             out.append("")  # keep line alignment: an empty text gets an empty answer
             continue
-        p = res[i]
-        js = picks[i] if multi else [int(p.argmax())]
+        p, js = picks[i]
         out.append("\t".join(f"{model.labels.names[j]}\t{float(p[j]):.4f}" for j in js))
     sys.stdout.write("\n".join(out) + ("\n" if out else ""))
     return 0

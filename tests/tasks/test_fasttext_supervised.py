@@ -161,6 +161,40 @@ def test_cli_train_test_predict_fasttext_format(ml_files, tmp_path, capsys):
     assert json.loads((model / "config.json").read_text())["labels"] == sorted(TOPICS)
 
 
+def test_top_labels_is_fasttexts_k_and_threshold():
+    from firth.tasks.classify import top_labels
+
+    proba = np.array([[0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.3, 0.3, 0.3]])
+    assert top_labels(proba, 1) == [[1], [2], [0]]
+    assert top_labels(proba, 2) == [[1, 2], [2, 0], [0, 1]]  # ties keep label order
+    assert top_labels(proba, None, 0.25) == [[1, 2], [2], [0, 1, 2]]
+    assert top_labels(proba, 3, 0.65) == [[], [], []]
+    with pytest.raises(FirthError, match="k 0"):
+        top_labels(proba, 0)
+
+
+def test_cli_predict_k_and_threshold(ml_files, tmp_path, capsys):
+    train, _ = ml_files
+    model = tmp_path / "model"
+    assert main(["classify", "train", str(train), "-o", str(model), "--loss", "ova", "--dim", "20", "--epochs", "10",
+                 "--threads", "1", "--quiet"]) == 0
+    texts = _write(tmp_path / "texts.txt", ["goal team song band the", "", "bread oven of"])
+    capsys.readouterr()
+    assert main(["classify", "predict", str(model), str(texts), "-k", "4"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.split("\n")[:-1]]
+    assert [len(r) for r in rows] == [8, 1, 8] and rows[1] == [""]  # every label, the empty text kept aligned
+    probs = [float(x) for x in rows[0][1::2]]
+    assert probs == sorted(probs, reverse=True) and sorted(rows[0][0:4:2]) == ["music", "sport"]
+    assert main(["classify", "predict", str(model), str(texts), "-k", "1", "--threshold", "0.5"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.split("\n")[:-1]]
+    assert rows[0][0] in ("music", "sport") and len(rows[0]) == 2 and rows[2][0] == "food"
+    above = f"{min(probs[0] + 1e-3, 1.0):.6f}"  # above row 0's best label: nothing printed for it
+    assert main(["classify", "predict", str(model), str(texts), "--threshold", above]) == 0
+    assert capsys.readouterr().out.split("\n")[0] == ""
+    assert main(["classify", "predict", str(model), str(texts), "--threshold", "2"]) != 0
+    assert "--threshold 2" in capsys.readouterr().err
+
+
 def test_softmax_refuses_multilabel_lines(ml_files, tmp_path, capsys):
     train, _ = ml_files
     assert main(["classify", "train", str(train), "-o", str(tmp_path / "m"), "--quiet"]) == 1
