@@ -2,12 +2,23 @@
 
 Each configuration is one external process (``firth lm train ... --time-budget M``, then
 ``firth lm eval`` on test.txt), run under the shared lock one at a time, 2 threads; peak
-RSS from ``/usr/bin/time``. The anchor (``main.py``, unmodified) has no time limit, only
-whole epochs (one epoch here is ~12 minutes at 2 threads), so it is run with a ``timeout``
-for its training speed (its own ``ms/batch`` log line, batches of 20×35 tokens) and, with
-``--anchor-epochs N``, to completion for its test perplexity.
+RSS from ``/usr/bin/time``.
 
-    flock is taken per run:  python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-tied,slstm
+The anchor (``main.py``, unmodified, LSTM 2x200 with its defaults) has no time limit, only
+whole epochs (one epoch of en-mix-lm is ~12 minutes here). At a budget of M minutes it is
+given **one epoch over exactly the text a budget of M minutes reads**: a short probe run
+measures its speed (tokens/s, from its own ``ms/batch`` lines), then the training text is
+cut into the same 20 contiguous streams both programs use and the first
+``M * 60 * speed / 20`` tokens of every stream are written out as its train.txt (valid and
+test unchanged). One epoch of ``main.py`` over that file reads the same 20 streams a
+budget-limited run reads on the full file, and ends with its own test evaluation. Its
+training seconds are summed from its ``ms/batch`` lines (``--log-interval 50``), so the
+table says how much time it actually had.
+
+    python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-tied --repeats 3
+    python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-adaptive --anchor-seconds 0
+
+flock is taken per process (``/tmp/firth-heavy.lock``), so no hold lasts longer than one run.
 """
 
 from __future__ import annotations
@@ -54,11 +65,11 @@ def timed(cmd, env=None, timeout=None, cwd=None):
     return rc, out, secs, (int(m[-1]) / 1024 if m else float("nan"))
 
 
-def run_firth(name, minutes, out_dir, threads):
+def run_firth(name, minutes, out_dir, threads, seed=1):
     model = out_dir / f"lm-{name}"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = [FIRTH, "lm", "train", str(DATA / "train.txt"), "--valid", str(DATA / "valid.txt"),
-           "-o", str(model), "--workers", str(threads), "--time-budget", str(minutes),
+           "-o", str(model), "--workers", str(threads), "--time-budget", str(minutes), "--seed", str(seed),
            "--quiet"]  # one validation, when the budget ends: seconds = training only + CONFIGS[name]
     # train and test in one hold of the lock (the machine is shared: one wait, not two)
     evaluate = [FIRTH, "lm", "eval", str(model), str(DATA / "test.txt"), "--workers", str(threads)]
@@ -75,49 +86,158 @@ def run_firth(name, minutes, out_dir, threads):
             "tokens_per_s": round(tokens / train_secs), "peak_rss_mib": round(rss), "args": CONFIGS[name]}
 
 
-def run_anchor(seconds, epochs, out_dir, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
-    cmd = [PY, "main.py", "--data", str(DATA), "--emsize", "200", "--nhid", "200", "--epochs", str(epochs),
-           "--save", str(out_dir / "anchor.pt")]
-    rc, out, secs, rss = timed(cmd, env=env, cwd=ANCHOR, timeout=seconds)
-    ms = [float(x) for x in re.findall(r"ms/batch\s+([\d.]+)", out)]
-    res = {"config": "anchor (pytorch/examples main.py, LSTM 2x200, dropout 0.2)",
-           "tokens_per_s": round(20 * 35 / (sorted(ms)[len(ms) // 2] / 1000)) if ms else None,
-           "peak_rss_mib": round(rss), "completed": rc == 0}
+def _anchor_cmd(data, epochs, seed, save):
+    return [PY, "main.py", "--data", str(data), "--emsize", "200", "--nhid", "200", "--epochs", str(epochs),
+            "--seed", str(seed), "--log-interval", "50", "--save", str(save)]
+
+
+def _anchor_env(threads):
+    # main.py reloads its own saved model with torch.load (a pickled nn.Module): allowed for it only
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+
+
+def _ms_per_batch(out):
+    return [float(x) for x in re.findall(r"ms/batch\s+([\d.]+)", out)]
+
+
+def run_anchor_probe(seconds, out_dir, threads):
+    """The anchor's training speed on the full text: main.py under ``timeout``, median ms/batch."""
+    rc, out, secs, rss = timed(_anchor_cmd(DATA, 1, 1111, out_dir / "anchor-probe.pt"), env=_anchor_env(threads),
+                               cwd=ANCHOR, timeout=seconds)
+    ms = _ms_per_batch(out)
+    if not ms:
+        raise SystemExit(f"anchor probe printed no ms/batch line in {seconds} s: {out.strip().splitlines()[-3:]}")
+    return {"config": "anchor speed probe (full train.txt)", "tokens_per_s": round(20 * 35 / (median(ms) / 1000)),
+            "peak_rss_mib": round(rss)}
+
+
+def anchor_subset(tokens_per_stream, out_dir, batch=20):
+    """Write the first ``tokens_per_stream`` tokens of each of the ``batch`` contiguous training
+    streams (the layout of both main.py and firth) as a text: ``<eos>`` tokens become line ends.
+    Returns the directory (train.txt subset, valid/test linked) and its vocabulary size as main.py
+    builds it (train ∪ valid ∪ test)."""
+    toks = []
+    with open(DATA / "train.txt", encoding="utf-8") as f:
+        for line in f:
+            toks.extend(line.split())
+            toks.append("<eos>")
+    per = len(toks) // batch
+    t = min(int(tokens_per_stream), per)
+    d = out_dir / "anchor-data"
+    d.mkdir(parents=True, exist_ok=True)
+    lines, vocab = [], set()
+    for j in range(batch):
+        cur = []
+        for w in toks[j * per : j * per + t]:
+            if w == "<eos>":
+                lines.append(" ".join(cur))
+                cur = []
+            else:
+                cur.append(w)
+        if cur:  # the segment ends inside a line: one extra <eos> (at most one per stream)
+            lines.append(" ".join(cur))
+        vocab.update(toks[j * per : j * per + t])
+    tmp = d / "train.txt.tmp"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, d / "train.txt")
+    for name in ("valid.txt", "test.txt"):
+        link = d / name
+        if not link.exists():
+            link.symlink_to(DATA / name)
+        with open(DATA / name, encoding="utf-8") as f:
+            for line in f:
+                vocab.update(line.split())
+    vocab.add("<eos>")
+    return d, len(vocab), t * batch
+
+
+def run_anchor_budget(minutes, speed, seed, out_dir, threads):
+    """One epoch of main.py over the text a budget of ``minutes`` reads at ``speed`` tokens/s."""
+    d, vocab_size, n_tokens = anchor_subset(minutes * 60 * speed / 20, out_dir)
+    limit = minutes * 60 * 3 + 600  # a safety net only; main.py ends by itself after one epoch
+    rc, out, secs, rss = timed(_anchor_cmd(d, 1, seed, out_dir / "anchor.pt"), env=_anchor_env(threads),
+                               cwd=ANCHOR, timeout=limit)
+    res = {"config": "anchor", "seed": seed, "peak_rss_mib": round(rss), "completed": rc == 0,
+           "anchor_vocab": vocab_size, "train_tokens": n_tokens}
+    ms = _ms_per_batch(out)
+    nb = re.findall(r"\|\s+(\d+)/\s*(\d+) batches", out)
     m = re.search(r"End of training \| test loss\s+([\d.]+) \| test ppl\s+([\d.]+)", out)
-    if m:
-        res["test_ppl"] = float(m.group(2))
+    v = re.search(r"end of epoch\s+1 \| time:\s*([\d.]+)s \| valid loss\s+([\d.]+) \| valid ppl\s+([\d.]+)", out)
+    if rc != 0 or not (ms and nb and m and v):
+        res["error"] = out.strip().splitlines()[-3:]
+        return res
+    batches = int(nb[-1][1])
+    # every logged interval is 50 batches; the batches after the last log line at the median rate
+    train_secs = (sum(ms) * 50 + (batches - 50 * len(ms)) * median(ms)) / 1000
+    tokens = (n_tokens // 20 - 1) * 20  # main.py's targets in one epoch
+    res.update(test_ppl=float(m.group(2)), valid_ppl=float(v.group(3)), train_tokens=tokens,
+               train_seconds=round(train_secs, 1), tokens_per_s=round(tokens / train_secs))
     return res
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=3.0, help="training budget per firth configuration")
+    ap.add_argument("--minutes", type=float, default=3.0, help="training budget per run (firth and the anchor)")
     ap.add_argument("--configs", default="lstm,lstm-tied,gru,srnn,slstm,mlstm", help="comma-separated, of " +
                     ",".join(CONFIGS))
-    ap.add_argument("--anchor-seconds", type=float, default=90, help="timeout for the anchor's speed run")
-    ap.add_argument("--anchor-epochs", type=int, default=1, help="epochs for the anchor (1 epoch ~ 12 min here)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of everything (seeds 1..N); medians reported")
+    ap.add_argument("--anchor-seconds", type=float, default=75,
+                    help="timeout of the anchor's speed probe; 0 = no anchor at all")
+    ap.add_argument("--anchor-speed", type=float, help="the anchor's tokens/s from an earlier probe (skips the probe)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="/tmp/bench_lm", help="scratch directory for models")
     ap.add_argument("--json", help="append results (one JSON object per line) to this file")
     args = ap.parse_args()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    configs = [c for c in args.configs.split(",") if c]
     results = []
-    if args.anchor_seconds > 0:
-        results.append(run_anchor(args.anchor_seconds, args.anchor_epochs, out_dir, args.threads))
-        print(json.dumps(results[-1]), flush=True)
-    for name in [c for c in args.configs.split(",") if c]:
-        results.append(run_firth(name, args.minutes, out_dir, args.threads))
-        print(json.dumps(results[-1]), flush=True)
-    anchor_speed = results[0].get("tokens_per_s") if args.anchor_seconds > 0 else None
-    for r in results[1:] if anchor_speed else []:
-        if r.get("tokens_per_s"):
-            print(f"{r['config']}: tokens/s ratio firth/anchor = {r['tokens_per_s'] / anchor_speed:.2f}")
-    if args.json:
-        with open(args.json, "a") as f:
-            for r in results:
+
+    def record(r):
+        results.append(r)
+        print(json.dumps(r), flush=True)
+        if args.json:
+            with open(args.json, "a") as f:
                 f.write(json.dumps({**r, "date": time.strftime("%Y-%m-%d %H:%M"), "minutes": args.minutes}) + "\n")
+
+    anchor = args.anchor_seconds > 0 or args.anchor_speed
+    speed = args.anchor_speed
+    if anchor and not speed:
+        record(run_anchor_probe(args.anchor_seconds, out_dir, args.threads))
+        speed = results[-1]["tokens_per_s"]
+    for seed in range(1, args.repeats + 1):
+        if anchor:
+            record(run_anchor_budget(args.minutes, speed, seed, out_dir, args.threads))
+        for name in configs:
+            record({**run_firth(name, args.minutes, out_dir, args.threads, seed), "seed": seed})
+    print(f"\nmedians over {args.repeats} run(s), {args.minutes} min of training each:")
+    summary = {}
+    for name in (["anchor"] if anchor else []) + configs:
+        rs = [r for r in results if r["config"] == name and "error" not in r]
+        if not rs:
+            print(f"  {name}: no successful run")
+            continue
+        summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
+                                                                  "train_tokens", "peak_rss_mib")}
+        extra = f", {median([r['train_seconds'] for r in rs]):.0f} s trained" if name == "anchor" else ""
+        print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
+              f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
+              f"peak RSS {summary[name]['peak_rss_mib']:.0f} MiB{extra}")
+    base = summary.get("anchor")
+    for name in configs:
+        if base and name in summary:
+            print(f"  {name} / anchor: test ppl ratio {summary[name]['test_ppl'] / base['test_ppl']:.3f}, "
+                  f"tokens/s ratio {summary[name]['tokens_per_s'] / base['tokens_per_s']:.2f}")
+    if "lstm" in summary and "lstm-adaptive" in summary:
+        a, f = summary["lstm-adaptive"], summary["lstm"]
+        print(f"  adaptive / full softmax: tokens/s ratio {a['tokens_per_s'] / f['tokens_per_s']:.2f}, "
+              f"test ppl {a['test_ppl']:.2f} vs {f['test_ppl']:.2f}")
 
 
 if __name__ == "__main__":
