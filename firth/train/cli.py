@@ -7,6 +7,7 @@ imported inside the handler, and nothing here (or in the trainers) ever imports 
 from __future__ import annotations
 
 from firth.cli import add_parser
+from firth.train.config import cli_options
 
 MODELS = ("sg", "cbow", "fasttext-sg", "fasttext-cbow")
 
@@ -28,35 +29,14 @@ def register(sub) -> None:
                    help="output format: firth native archive (keeps counts, settings, normalisation), word2vec C text or binary, fastText .vec")
     p.add_argument("--model", choices=MODELS, default="sg",
                    help="skip-gram or CBOW (word2vec), or their fastText subword versions")
-    p.add_argument("--dim", type=int, default=100, help="vector dimensions")
-    p.add_argument("--window", type=int, default=5, help="maximum context window (shrunk at random per position)")
-    p.add_argument("--negative", type=int, default=5, help="negative samples per positive example")
-    p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
-    p.add_argument("--min-count", type=int, default=5, help="ignore words occurring fewer times")
-    p.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent words (None: no limit)")
-    p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold for frequent words (0 = off)")
-    p.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
-    p.add_argument("--min-alpha", type=float, default=1e-4, help="final learning rate (linear decay over all epochs)")
-    p.add_argument("--ns-exponent", type=float, default=0.75,
-                   help="noise distribution = unigram ** this (1.0 = corpus frequency, 0 = uniform)")
-    p.add_argument("--workers", type=int, default=None, help="training threads (None: the number of CPU cores, at most 8)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (with --workers 1 results are bit-identical)")
+    for flag, kw in cli_options():  # every setting, its default and help from firth.train.config
+        p.add_argument(flag, **kw)
     p.add_argument("--lowercase", action="store_true", help="lowercase tokens (saved with the vectors, applied to lookups)")
     p.add_argument("--digits", choices=["keep", "zero"], default="keep", help="map every digit to 0 (saved with the vectors)")
     p.add_argument("--punct", choices=["keep", "strip"], default="keep",
                    help="strip punctuation at both ends of tokens (saved with the vectors)")
-    p.add_argument("--cbow-sum", action="store_true", help="CBOW: sum the context vectors instead of averaging them")
-    p.add_argument("--tied", action="store_true",
-                   help="one matrix for words and contexts (the 'only learnable parameter is E' variant)")
-    p.add_argument("--kernel", choices=["auto", "pairs", "batch"], default="auto",
-                   help="skip-gram kernel: word2vec.c per-pair updates, or HogBatch (negatives shared across a window); auto = batch (measured equal quality, faster)")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
                    help="save a checkpoint to DIR after every epoch, and resume from it if one is there (None: no checkpoints)")
-    p.add_argument("--max-sentence-length", type=int, default=10_000,
-                   help="longer lines are cut into pieces of this many tokens (no token is dropped)")
-    p.add_argument("--minn", type=int, default=3, help="fastText: minimum character n-gram length")
-    p.add_argument("--maxn", type=int, default=6, help="fastText: maximum character n-gram length")
-    p.add_argument("--bucket", type=int, default=2_000_000, help="fastText: number of hash buckets for n-grams")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--distributed", action="store_true",
                    help="one rank of a torchrun job (torchrun --nproc-per-node N -m firth train ... --distributed): "
@@ -84,24 +64,20 @@ def _check_output(path) -> None:
 
 
 def make_trainer(args):
-    """The trainer object for ``args`` (Word2Vec, or fastText's FastText)."""
+    """The trainer object for ``args`` (Word2Vec, or fastText's FastText), its config from the options."""
+    import dataclasses
+
     from firth.text import Normalizer
 
     normalizer = Normalizer(lowercase=args.lowercase, digits=args.digits, punct=args.punct)
-    common = dict(
-        dim=args.dim, window=args.window, negative=args.negative, epochs=args.epochs, min_count=args.min_count,
-        sample=args.sample, alpha=args.alpha, min_alpha=args.min_alpha, ns_exponent=args.ns_exponent,
-        workers=args.workers, seed=args.seed, max_vocab=args.max_vocab, cbow_mean=not args.cbow_sum,
-        tied=args.tied, normalizer=normalizer, kernel=args.kernel, progress=not args.quiet,
-        max_sentence_length=args.max_sentence_length,
-    )
     if args.model.startswith("fasttext-"):
-        from firth.train.fasttext import FastText
-
-        return FastText(model=args.model.split("-", 1)[1], minn=args.minn, maxn=args.maxn, bucket=args.bucket, **common)
-    from firth.train.word2vec import Word2Vec
-
-    return Word2Vec(model=args.model, **common)
+        from firth.train.fasttext import FastText as Trainer
+    else:
+        from firth.train.word2vec import Word2Vec as Trainer
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Trainer.Config) if f.name != "model"}
+    config = Trainer.Config(model=args.model.rsplit("-", 1)[-1],
+                            **{k: v for k, v in given.items() if v is not None})  # None: the config's default
+    return Trainer(config, normalizer=normalizer, progress=not args.quiet)
 
 
 def cmd_train(args) -> int:

@@ -31,34 +31,22 @@ import sys
 
 import numpy as np
 
+from firth.train.config import FastTextConfig
 from firth.train.word2vec import Word2Vec
-from firth.errors import check
-
-FT_MODELS = ("sg", "cbow")
 
 
 class FastText(Word2Vec):
-    """fastText (Bojanowski et al. 2017) skip-gram / CBOW with subwords."""
+    """fastText (Bojanowski et al. 2017) skip-gram / CBOW with subwords.
 
-    def __init__(self, model: str = "sg", minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, **kwargs):
-        self.minn = minn
-        self.maxn = maxn
-        self.bucket = bucket
-        super().__init__(model=model, **kwargs)
+    ``FastText(config)`` or ``FastText(minn=..., bucket=..., ...)``: the fields of
+    :class:`~firth.train.config.FastTextConfig`.
+    """
+
+    Config = FastTextConfig
+
+    def __init__(self, config: FastTextConfig | None = None, **kwargs):
+        super().__init__(config, **kwargs)
         self._subwords = None
-
-    def _validate(self):
-        check(self.model in FT_MODELS, f"--model: fastText trains fasttext-sg or fasttext-cbow, got {self.model!r}")
-        check(not self.tied, "--tied: not available for fastText (word and n-gram rows form the input side)")
-        for name, v in (("minn", self.minn), ("maxn", self.maxn), ("bucket", self.bucket)):
-            check(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0,
-                  f"--{name}: must be an integer >= 0, got {v!r}")
-        check(self.maxn <= 100, f"--maxn: {self.maxn} is absurdly large; use at most 100")
-        check(self.maxn == 0 or 1 <= self.minn <= self.maxn,
-              f"--minn {self.minn} / --maxn {self.maxn}: need 1 <= minn <= maxn (or --maxn 0 for no n-grams)")
-        check(self.bucket < 2**31 - 2**26, f"--bucket: {self.bucket} is too large (at most about 2.1 billion rows)")
-        check(self.maxn == 0 or self.bucket > 0, "--bucket 0: no room for n-grams; give --maxn 0 to train without them")
-        super()._validate()  # word2vec's checks of the shared options
 
     def settings(self) -> dict:
         s = super().settings()
@@ -72,8 +60,7 @@ class FastText(Word2Vec):
 
     @property
     def n_buckets(self) -> int:
-        """Rows of n-gram buckets actually allocated (0 when maxn == 0, as fastText does)."""
-        return int(self.bucket) if self.maxn > 0 else 0
+        return self.config.n_buckets
 
     # ------------------------------------------------------------------ memory
     def memory_estimate(self, n_words: int, n_tokens: int | None = None) -> dict:

@@ -28,6 +28,7 @@ The generic pieces (``EpochRunner``: threads, jobs, lr schedule, loss tally, pro
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -35,64 +36,39 @@ import time
 import numpy as np
 
 from firth.errors import FirthError, check
+from firth.text import Normalizer
+from firth.train.config import Word2VecConfig
 from firth.train.checkpoint import load_checkpoint, save_checkpoint, vocab_fingerprint
 from firth.train.runner import EpochRunner, progress_bar
-
-MODELS = ("sg", "cbow")
-KERNELS = ("auto", "pairs", "batch")
-
 
 def _default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
 class Word2Vec:
-    """word2vec skip-gram / CBOW with negative sampling (gensim-like interface)."""
+    """word2vec skip-gram / CBOW with negative sampling (gensim-like interface).
 
-    def __init__(
-        self,
-        model: str = "sg",
-        dim: int = 100,
-        window: int = 5,
-        negative: int = 5,
-        epochs: int = 5,
-        min_count: int = 5,
-        sample: float = 1e-3,
-        alpha: float = 0.025,
-        min_alpha: float = 1e-4,
-        ns_exponent: float = 0.75,
-        workers: int | None = None,
-        seed: int = 1,
-        max_vocab: int | None = None,
-        cbow_mean: bool = True,
-        tied: bool = False,
-        normalizer=None,
-        kernel: str = "auto",
-        progress: bool = False,
-        callbacks=(),
-        max_sentence_length: int = 10_000,
-    ):
-        self.model = model
-        self.dim = dim
-        self.window = window
-        self.negative = negative
-        self.epochs = epochs
-        self.min_count = min_count
-        self.sample = sample
-        self.alpha = alpha
-        self.min_alpha = min_alpha
-        self.ns_exponent = ns_exponent
-        self.workers = _default_workers() if workers is None else workers
-        self.seed = seed
-        self.max_vocab = max_vocab
-        self.cbow_mean = bool(cbow_mean)
-        self.tied = bool(tied)
+    ``Word2Vec(config)`` or ``Word2Vec(dim=..., window=..., ...)`` (the fields of
+    :class:`~firth.train.config.Word2VecConfig`, validated there). The settings are read
+    through ``self.config`` (frozen) and, for short, as attributes (``self.dim``). What is
+    not a setting of the result: ``normalizer`` (taken from a ``Corpus`` too), ``progress``
+    and ``callbacks``.
+    """
+
+    Config = Word2VecConfig
+
+    def __init__(self, config: Word2VecConfig | None = None, *, normalizer=None, progress: bool = False,
+                 callbacks=(), **settings):
+        if config is None:
+            config = self.Config(**settings)
+        else:
+            check(isinstance(config, self.Config), f"config: must be a {self.Config.__name__}, got {type(config).__name__}")
+            config = config.replace(**settings) if settings else config
+        self.config = config
+        self.workers = _default_workers() if config.workers is None else int(config.workers)
         self.normalizer = normalizer
-        self.kernel = kernel
         self.progress = progress
         self.callbacks = list(callbacks)
-        self.max_sentence_length = max_sentence_length
-        self._validate()
         self.vocab = None
         self.syn0 = None
         self.syn1 = None
@@ -100,58 +76,29 @@ class Word2Vec:
         self.epoch_losses: list[float] = []  # mean loss per training example, per epoch
         self.epoch_loss_sums: list[float] = []
         self.train_seconds = 0.0
+        self.vocab_seconds = 0.0
         self.words_trained = 0
         self._encoded = None
 
-    # ------------------------------------------------------------------ options
-    def _validate(self):
-        check(self.model in MODELS, f"--model: must be one of {', '.join(MODELS)}, got {self.model!r}")
-        for name, v, lo in (
-            ("dim", self.dim, 1),
-            ("window", self.window, 1),
-            ("negative", self.negative, 1),
-            ("epochs", self.epochs, 1),
-            ("min-count", self.min_count, 1),
-            ("workers", self.workers, 1),
-            ("max-sentence-length", self.max_sentence_length, 1),
-        ):
-            check(isinstance(v, (int, np.integer)) and not isinstance(v, bool), f"--{name}: must be an integer, got {v!r}")
-            check(v >= lo, f"--{name}: must be >= {lo}, got {v}")
-        check(self.dim <= 100_000, f"--dim: {self.dim} is absurdly large; use at most 100000")
-        check(self.window <= 1000, f"--window: {self.window} is absurdly large; use at most 1000")
-        check(self.negative <= 1000, f"--negative: {self.negative} is absurdly large; use at most 1000")
-        check(self.workers <= 1024, f"--workers: {self.workers} is absurdly large")
-        if self.max_vocab is not None:
-            check(isinstance(self.max_vocab, (int, np.integer)) and self.max_vocab >= 1, f"--max-vocab: must be an integer >= 1, got {self.max_vocab!r}")
-        for name, v in (("alpha", self.alpha), ("min-alpha", self.min_alpha), ("sample", self.sample), ("ns-exponent", self.ns_exponent)):
-            check(isinstance(v, (int, float, np.floating)) and np.isfinite(v), f"--{name}: must be a finite number, got {v!r}")
-        check(0 < self.alpha <= 10, f"--alpha: must be in (0, 10], got {self.alpha}")
-        check(0 <= self.min_alpha <= self.alpha, f"--min-alpha: must be in [0, alpha={self.alpha}], got {self.min_alpha}")
-        check(0 <= self.sample < 1, f"--sample: must be in [0, 1) (0 disables subsampling), got {self.sample}")
-        check(-10 <= self.ns_exponent <= 10, f"--ns-exponent: must be in [-10, 10], got {self.ns_exponent}")
-        check(self.kernel in KERNELS, f"--kernel: must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
-        check(isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**63, f"--seed: must be an integer in [0, 2^63), got {self.seed!r}")
+    def __getattr__(self, name):
+        # the settings, read-only: self.dim is self.config.dim (``workers``: the resolved count)
+        config = self.__dict__.get("config")
+        if config is not None and name in {f.name for f in dataclasses.fields(config)}:
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        config = self.__dict__.get("config")
+        if config is not None and name != "workers" and name in {f.name for f in dataclasses.fields(config)}:
+            raise AttributeError(f"{name}: a setting of the frozen config; train a model made with config.replace({name}=...)")
+        super().__setattr__(name, value)
 
     def settings(self) -> dict:
-        return {
-            "model": self.model,
-            "dim": self.dim,
-            "window": self.window,
-            "negative": self.negative,
-            "epochs": self.epochs,
-            "min_count": self.min_count,
-            "sample": self.sample,
-            "alpha": self.alpha,
-            "min_alpha": self.min_alpha,
-            "ns_exponent": self.ns_exponent,
-            "seed": self.seed,
-            "max_vocab": self.max_vocab,
-            "cbow_mean": self.cbow_mean,
-            "tied": self.tied,
-            "kernel": self.resolved_kernel(),
-            "max_sentence_length": self.max_sentence_length,
-            "normalizer": self.normalizer.to_dict() if hasattr(self.normalizer, "to_dict") else None,
-        }
+        """The config as saved with the vectors and checkpoints (the kernel resolved, the normaliser)."""
+        s = self.config.as_dict()
+        s["kernel"] = self.resolved_kernel()
+        s["normalizer"] = self.normalizer.to_dict() if isinstance(self.normalizer, Normalizer) else None
+        return s
 
     def resolved_kernel(self) -> str:
         if self.model == "cbow":
@@ -372,7 +319,7 @@ class Word2Vec:
             "epoch_losses": self.epoch_losses,
             "words_trained": self.words_trained,
             "train_seconds": round(self.train_seconds, 3),
-            "vocab_seconds": round(getattr(self, "vocab_seconds", 0.0), 3),
+            "vocab_seconds": round(self.vocab_seconds, 3),
             "corpus_words": int(self.vocab.total),
         }
         return KeyedVectors(self.vocab.words, self.syn0.copy() if copy else self.syn0, counts=self.vocab.counts,
