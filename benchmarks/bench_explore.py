@@ -147,7 +147,7 @@ def screenshot(out: str, vectors, word: str) -> None:
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        page = b.new_page(viewport={"width": 1100, "height": 700})
+        page = b.new_page(viewport={"width": 1200, "height": 520})
         page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/")
         page.wait_for_selector("body[data-ready='1']", state="attached")
         page.fill("#nb-word", word)
