@@ -42,8 +42,12 @@ def register(sub) -> None:
     v.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's own choice)")
     v.add_argument("--device", default=None, help="cpu or cuda (None: cuda when available, else cpu)")
     v.add_argument("--per-length", default="", metavar="N,N,...",
-                   help="also train one model per cell (S-RNN, LSTM, sLSTM) and n, on lengths 5..n, tested at n (panel c)")
-    v.add_argument("--per-length-steps", type=int, default=300, help="training steps per (cell, length) model")
+                   help="also train one model per cell (S-RNN, LSTM with forget bias 1 and 3, sLSTM), span n and "
+                        "seed on sequences of exactly n tokens, tested at n (panel c)")
+    v.add_argument("--per-length-steps", type=int, default=600, help="training steps per (cell, n, seed) model")
+    v.add_argument("--per-length-seeds", type=int, default=3, help="seeds per (cell, n) in panel c")
+    v.add_argument("--per-length-workers", type=int, default=1,
+                   help="processes for panel c (one thread each; the same numbers as with 1)")
     v.set_defaults(func=_vanishing_gradient)
 
 
@@ -62,6 +66,8 @@ def _vanishing_gradient(args) -> int:
         per_length = [0]
     check(all(n >= 2 for n in per_length), f"--per-length {args.per_length}: give lengths >= 2, comma-separated")
     check(args.per_length_steps >= 1, f"--per-length-steps {args.per_length_steps}: need at least 1")
+    check(args.per_length_seeds >= 1, f"--per-length-seeds {args.per_length_seeds}: need at least 1")
+    check(args.per_length_workers >= 1, f"--per-length-workers {args.per_length_workers}: need at least 1")
     check(str(args.output).lower().endswith(".png"), f"--output {args.output}: the figure is a PNG; name it *.png")
     from pathlib import Path
 
@@ -90,8 +96,9 @@ def _vanishing_gradient(args) -> int:
     if per_length:
         results["per_length"] = per_length_accuracy(
             lengths=per_length, steps=args.per_length_steps, lstm_hidden=args.lstm_hidden, vocab=args.vocab,
-            batch=args.batch, forget_bias=args.forget_bias, lr=args.lr, seed=args.seed, eval_n=args.eval_n,
-            device=device, log=print)
+            batch=args.batch, lr=args.lr, seed=args.seed, seeds=args.per_length_seeds, eval_n=args.eval_n,
+            device=device, workers=args.per_length_workers, log=print)
+        results["settings"]["per_length_steps"] = args.per_length_steps
     plot_results(results, args.output)
     results["seconds"] = time.perf_counter() - t0
     print(format_results(results))

@@ -182,27 +182,58 @@ def run_experiment(steps=1000, lstm_hidden=16, vocab=8, batch=32, min_length=10,
     return results
 
 
-def per_length_accuracy(cells=("srnn", "lstm", "slstm"), lengths=(5, 10, 20, 40, 80), steps=300, lstm_hidden=16,
-                        vocab=8, batch=32, forget_bias=1.0, lr=3e-3, seed=0, eval_n=1000, device="cpu",
-                        log=print, min_length=5) -> dict:
-    """(c) One fresh model per cell *and maximum length n*, trained on lengths log-uniform in
-    [min_length, n] (short sequences first give a gradient to learn from: a curriculum in
-    one distribution) and tested at n (both parities, as in (a)). Unlike (a), the long
-    sequences an S-RNN cannot fit never swamp the short ones it can. Same parameter budget
-    as (a) (hidden sizes matched to the LSTM's parameter count)."""
-    budget = count_parameters(build("lstm", vocab, lstm_hidden, forget_bias))
-    out = {}
-    for cell in cells:
+PER_LENGTH_CELLS = (("srnn", 1.0), ("lstm", 1.0), ("lstm", 3.0), ("slstm", 1.0))
+
+
+def _per_length_job(cell, forget_bias, hidden, n, steps, batch, vocab, lr, seed, eval_n, device):
+    """One (cell, n, seed) model of panel (c), in a worker process: trained on sequences of
+    exactly n tokens, tested at n. Returns its test accuracy."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    model = build(cell, vocab, hidden, forget_bias).to(device)
+    train(model, steps, batch, n, n, vocab, lr, seed + 2, device)
+    return accuracy_by_length(model, [n], eval_n, vocab, seed + 3, device)[int(n)]
+
+
+def per_length_accuracy(cells=PER_LENGTH_CELLS, lengths=(5, 10, 20, 40, 80, 160), steps=600, lstm_hidden=16,
+                        vocab=8, batch=32, lr=3e-3, seed=0, seeds=3, eval_n=1000, device="cpu", workers=1,
+                        log=print) -> dict:
+    """(c) Where each cell breaks: one fresh model per (cell, forget-gate bias), span n and
+    seed, trained on sequences of **exactly** n tokens (so the only training signal for the
+    first token has to travel back n − 1 steps) and tested at n (both parities, as in (a)).
+    ``cells`` are (cell, initial forget-gate bias) pairs; the bias only matters for the
+    gated cells. Same parameter budget as (a). Every model is independent and seeded, so they
+    run in ``workers`` processes (one thread each) with the same results as in one.
+
+    Returns ``{label: {cell, forget_bias, hidden, parameters, accuracy: {n: mean over seeds},
+    runs: {n: [accuracy per seed]}}}``."""
+    budget = count_parameters(build("lstm", vocab, lstm_hidden, 1.0))
+    jobs, out = [], {}
+    for cell, fb in cells:
         hidden = lstm_hidden if cell == "lstm" else matched_hidden(cell, vocab, budget)
-        acc = {}
+        label = cell if cell == "srnn" else f"{cell} b_f={fb:g}"
+        out[label] = {"cell": cell, "forget_bias": fb, "hidden": hidden,
+                      "parameters": count_parameters(build(cell, vocab, hidden, fb)), "accuracy": {}, "runs": {}}
         for n in lengths:
-            torch.manual_seed(seed)
-            model = build(cell, vocab, hidden, forget_bias).to(device)
-            train(model, steps, batch, min(min_length, n), n, vocab, lr, seed + 2, device)
-            acc[int(n)] = accuracy_by_length(model, [n], eval_n, vocab, seed + 3, device)[int(n)]
-        out[cell] = {"hidden": hidden, "parameters": count_parameters(build(cell, vocab, hidden, forget_bias)),
-                     "accuracy": acc}
-        log(f"{cell} trained per length: " + ", ".join(f"n={n}: {a:.3f}" for n, a in acc.items()))
+            for s in range(seed, seed + seeds):
+                jobs.append((label, int(n), (cell, fb, hidden, int(n), steps, batch, vocab, lr, s, eval_n, device)))
+    if workers > 1:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        # spawn, not fork: the parent's OpenMP pool may already be running
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            accs = list(pool.map(_per_length_job, *zip(*[j[2] for j in jobs])))
+    else:
+        threads = torch.get_num_threads()
+        accs = [_per_length_job(*j[2]) for j in jobs]
+        torch.set_num_threads(threads)
+    for (label, n, _), a in zip(jobs, accs):
+        out[label]["runs"].setdefault(n, []).append(a)
+    for label, r in out.items():
+        r["accuracy"] = {n: sum(v) / len(v) for n, v in r["runs"].items()}
+        log(f"{label} trained at exactly n: " + ", ".join(
+            f"n={n}: " + "/".join(f"{a:.2f}" for a in v) for n, v in r["runs"].items()))
     return out
 
 
@@ -228,9 +259,11 @@ def format_results(results: dict) -> str:
         lines.append(f"{label:<21}" + "".join(f"{profile[t - 1]:>10.2e}" for t in ts) + f"   {rate:.3f}")
     for c, r in results.get("per_length", {}).items():
         if c == next(iter(results["per_length"])):
-            lines.append("(c) one model per n, trained on lengths 5..n: test accuracy at n")
-            lines.append("cell    params  " + "".join(f"{n:>7}" for n in r["accuracy"]))
-        lines.append(f"{c:<7} {r['parameters']:>6}  " + "".join(f"{a:>7.3f}" for a in r["accuracy"].values()))
+            lines.append("(c) one model per n and seed, trained on sequences of exactly n: test accuracy at n, "
+                         "mean over seeds (successes: accuracy > 0.9)")
+            lines.append("cell           params  " + "".join(f"{n:>11}" for n in r["accuracy"]))
+        lines.append(f"{c:<14} {r['parameters']:>6}  " + "".join(
+            f"{a:>6.3f} ({sum(x > 0.9 for x in r['runs'][n])}/{len(r['runs'][n])})" for n, a in r["accuracy"].items()))
     lines.append("decay/step: factor by which the gradient shrinks per step back in time, fitted on the last 50 positions")
     lines.append("time: " + ", ".join(f"{names[c]} {r['seconds']:.1f}s" for c, r in cells.items()))
     return "\n".join(lines)
@@ -254,14 +287,20 @@ def plot_results(results: dict, path) -> None:
         colors = {"srnn": "tab:red", "lstm": "tab:blue", "slstm": "tab:green", "mlstm": "tab:purple", "gru": "tab:orange"}
         for c, r in per.items():
             ls = [int(n) for n in r["accuracy"]]
-            ax3.plot(ls, list(r["accuracy"].values()), "o-", color=colors.get(c, "black"),
-                     label=f"{c} ({r['parameters']} params)")
+            color = colors.get(r.get("cell", c), "black")
+            style_ = "o-" if r.get("forget_bias", 1.0) == 1.0 or r.get("cell") == "srnn" else "s--"
+            name = "S-RNN" if r.get("cell") == "srnn" else c.replace("lstm", "LSTM").replace("sLSTM", "sLSTM")
+            ax3.plot(ls, list(r["accuracy"].values()), style_, color=color,
+                     label=f"{name} ({r['parameters']} params)")
+            for n, v in r.get("runs", {}).items():  # each seed, faint
+                ax3.plot([int(n)] * len(v), v, ".", color=color, alpha=0.35)
         ax3.axhline(0.5, color="gray", lw=0.8, ls=":")
         ax3.set_xscale("log")
         ax3.set_ylim(0.0, 1.02)
-        ax3.set_xlabel("n: trained on lengths 5..n, tested at n")
+        ax3.set_xlabel("span n: trained on sequences of exactly n tokens, tested at n")
         ax3.set_ylabel("test accuracy")
-        ax3.set_title("(c) one model per n: where each cell breaks")
+        ax3.set_title(f"(c) where each cell breaks: one model per n and seed, {s['per_length_steps']} steps"
+                      if "per_length_steps" in s else "(c) where each cell breaks: one model per n and seed")
         ax3.legend(loc="lower left", fontsize=8)
     else:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
