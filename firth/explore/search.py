@@ -10,9 +10,15 @@ over the unit-length matrix):
   copy of the unit rows (a quarter of the bytes) screens every row, with a per-row bound on
   the screening error (the exact norm of the quantisation residual, by Cauchy-Schwarz, plus
   the float32 rounding of the sums); only rows whose bound could reach the k-th best exact
-  score are re-scored exactly. So the top k never differs from the exact one.
+  score are re-scored exactly. So the top k never differs from the exact one. A single
+  query (neighbours, 3CosAdd) is itself quantised to int8 (its residual joins the bound)
+  and screened with int32 dot products (``kernels.screen_one``) into a buffer kept between
+  queries; several queries (3CosMul) use the float32 screen (``kernels.screen``).
 
-Scores are ``(row / |row|) @ unit_query`` in float32, as ``KeyedVectors.get_normed() @ q``.
+Scores are ``(row / |row|) @ unit_query`` with the float32 unit rows of
+``KeyedVectors.get_normed()``, summed in float64 and rounded to float32 (:func:`_cos`), so
+a row's score does not depend on which other rows it is scored with (float32 BLAS sums
+rows in different orders by position, which broke ties between equal rows).
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ class NeighbourIndex:
         self.block = int(block)
         self._norms = np.zeros(self.n, dtype=np.float32)
         self._have_norm = np.zeros((self.n + self.block - 1) // self.block, dtype=bool)
-        self._codes = self._scale = self._resid = None
+        self._codes = self._scale = self._resid = self._cnorm = None
+        self._hi = None  # the single-query screen's output, reused (under _qlock)
+        self._qlock = threading.Lock()
         self.ready = threading.Event()  # set when the int8 screen is built
 
     # --------------------------------------------------------------- building
@@ -46,13 +54,16 @@ class NeighbourIndex:
         codes = np.empty((self.n, self.dim), dtype=np.int8)
         scale = np.empty(self.n, dtype=np.float32)
         resid = np.empty(self.n, dtype=np.float32)
+        cnorm = np.empty(self.n, dtype=np.float32)
         for b, s in enumerate(range(0, self.n, self.block)):
             e = min(self.n, s + self.block)
             unit = self._unit_block(b, s, e)
-            codes[s:e], scale[s:e], resid[s:e] = quantize(unit)
+            codes[s:e], scale[s:e], resid[s:e], cnorm[s:e] = quantize(unit)
             if progress:
                 progress(e, self.n)
-        self._codes, self._scale, self._resid = codes, scale, resid
+        self._codes, self._scale, self._resid, self._cnorm = codes, scale, resid, cnorm
+        self._cnorm_max = float(cnorm.max()) if self.n else 0.0
+        self._hi = np.empty(self.n, dtype=np.float32)
         self.ready.set()
 
     def _unit_block(self, b: int, s: int, e: int) -> np.ndarray:
@@ -104,14 +115,20 @@ class NeighbourIndex:
         best_i, best_s = [], []
         for b, s in enumerate(range(0, n, self.block)):
             e = min(n, s + self.block)
-            scores = combine(self._unit_block(b, s, e) @ Q.T)
+            scores = combine(_cos(self._unit_block(b, s, e), Q))
             scores[excl[(excl >= s) & (excl < e)] - s] = -np.inf
             top = _top_k(scores, k)
+            top = np.flatnonzero(scores >= scores[top].min())  # and every row tied with the k-th
             best_i.append(top + s)
             best_s.append(scores[top])
         return _merge(np.concatenate(best_i), np.concatenate(best_s), k)
 
     def _screened(self, Q, combine, bounds, k, excl, n):
+        if len(Q) == 1 and bounds is _bounds_add:
+            with self._qlock:  # one query at a time uses the buffer
+                hi = self._hi[:n]
+                self.screen_one(Q[0], hi)
+                return self._rerank(hi, Q, combine, k, excl)
         from firth.explore.kernels import screen
 
         lo = np.empty((n, len(Q)), dtype=np.float32)
@@ -120,14 +137,45 @@ class NeighbourIndex:
         q1 = np.abs(Q).sum(axis=1).astype(np.float32)
         screen(self._codes[:n], self._scale[:n], self._resid[:n], Q, qn, q1, np.float32((self.dim + 2) * _U), lo, hi)
         lo, hi = bounds(lo, hi, combine)
+        return self._rerank(hi, Q, combine, k, excl)
+
+    def screen_one(self, q: np.ndarray, hi: np.ndarray) -> None:
+        """hi[i] >= the float32 cosine of unit row i with the unit query q, for i < len(hi)
+        (kernels.screen_one; screen_one_reference is its readable version)."""
+        from firth.explore.kernels import screen_one
+
+        n = len(hi)
+        screen_one(self._codes[:n], self._scale[:n], self._resid[:n], self._cnorm[:n], *self._query_terms(q), hi)
+
+    def _query_terms(self, q: np.ndarray):
+        """(codes, scale, |q|, |residual|, tol) of one query, norms rounded up; tol bounds
+        the float32 roundings: the screen's few and the exact dot product's d (relative to
+        |row| |q| <= max cnorm-ish * |q|), doubled."""
+        q = np.asarray(q, dtype=np.float32)
+        m = float(np.abs(q).max()) if len(q) else 0.0
+        sq = np.float32(m / 127.0 if m > 0 else 1.0)
+        qc = np.rint(q / sq).clip(-127, 127).astype(np.int8)
+        q64 = q.astype(np.float64)
+        rqn = float(np.linalg.norm(q64 - qc.astype(np.float64) * float(sq))) * (1 + 1e-6)
+        qn = float(np.linalg.norm(q64)) * (1 + 1e-6)
+        tol = 2 * (self.dim + 16) * _U * max(1.0, self._cnorm_max + 1e-3) * (qn + rqn)
+        return qc, sq, np.float32(qn), np.float32(rqn), np.float32(tol)
+
+    def _rerank(self, hi, Q, combine, k, excl):
+        """The exact top k from upper bounds ``hi`` of every row's score."""
         hi[excl] = -np.inf
         # a first guess (the best by the screen) scored exactly gives a k-th best score ...
         guess = np.setdiff1d(_top_k_fast(hi, 2 * k + 8), excl)
-        gs = combine(self.exact_rows(guess) @ Q.T)
+        gs = combine(_cos(self.exact_rows(guess), Q))
         kth = np.sort(gs)[-k] if len(gs) >= k else -np.inf
         # ... and every row whose upper bound reaches it is scored exactly
         cand = np.setdiff1d(np.flatnonzero(hi >= kth), excl)
-        return _merge(cand, combine(self.exact_rows(cand) @ Q.T), k)
+        return _merge(cand, combine(_cos(self.exact_rows(cand), Q)), k)
+
+
+def _cos(rows: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """(rows, queries) cosines of unit float32 rows: float64 sums rounded to float32."""
+    return (rows.astype(np.float64) @ Q.T.astype(np.float64)).astype(np.float32)
 
 
 def _first(cos):
@@ -160,6 +208,12 @@ def _merge(idx: np.ndarray, scores: np.ndarray, k: int):
     idx, scores = idx[keep], scores[keep]
     order = np.lexsort((idx, -scores))[:k]  # best first, ties by index (most frequent first)
     return idx[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def screen_one_reference(codes, scale, resid, cnorm, qc, sq, qn, rqn, tol) -> np.ndarray:
+    """The readable version of kernels.screen_one (float64)."""
+    dots = codes.astype(np.int64) @ np.asarray(qc, dtype=np.int64)
+    return dots * (scale.astype(np.float64) * float(sq)) + (resid * float(qn) + cnorm * float(rqn) + float(tol))
 
 
 def screen_reference(codes, scale, queries) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firth.explore.kernels import quantize, screen
-from firth.explore.search import NeighbourIndex, screen_reference
+from firth.explore.kernels import quantize, screen, screen_one
+from firth.explore.search import NeighbourIndex, screen_one_reference, screen_reference
 from firth.explore.session import _cosmul, _cosmul_bounds
 from firth.vectors import KeyedVectors
 
@@ -56,10 +56,11 @@ def test_screened_cosmul_matches_most_similar_cosmul():
 def test_screen_kernel_matches_reference_and_bound_holds():
     kv = _kv(n=400, d=50, seed=5)
     W = kv.get_normed()
-    codes, scale, resid = quantize(W)
+    codes, scale, resid, cnorm = quantize(W)
     # the codes reconstruct each row to within its residual
     recon = codes.astype(np.float64) * scale[:, None]
     np.testing.assert_allclose(np.linalg.norm(W - recon, axis=1), resid, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.linalg.norm(recon, axis=1), cnorm, rtol=1e-5)
     rng = np.random.default_rng(1)
     Q = rng.standard_normal((3, 50)).astype(np.float32)
     Q /= np.linalg.norm(Q, axis=1, keepdims=True)
@@ -83,3 +84,49 @@ def test_few_rows_and_everything_excluded():
     assert len(i) == 4 and 0 not in i
     i, s = idx.search(kv.get_normed()[0], 10, exclude=range(5))
     assert len(i) == 0
+
+
+def _clustered(n=3000, d=300, seed=7):
+    """Rows in tight clusters and exact duplicates: many scores within the screen's error
+    of the k-th best, where a bound that is too tight would show."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((30, d)).astype(np.float32)
+    v = centers[rng.integers(0, 30, n)] + 0.05 * rng.standard_normal((n, d)).astype(np.float32)
+    v[100:110] = v[99]  # ties: equal scores, broken by index
+    v[200] *= 1e-3  # a short row
+    return KeyedVectors([f"w{i}" for i in range(n)], v.astype(np.float32))
+
+
+def test_screen_one_matches_reference_and_bounds_every_row():
+    kv = _clustered()
+    idx = NeighbourIndex(kv.vectors, block=512)
+    idx.build()
+    W = kv.get_normed()
+    rng = np.random.default_rng(2)
+    for qi in (0, 99, 200, 1234):
+        q = W[qi] + (0.3 * rng.standard_normal(W.shape[1]).astype(np.float32) if qi == 1234 else 0)
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        hi = np.empty(len(W), np.float32)
+        idx.screen_one(q, hi)
+        terms = idx._query_terms(q)
+        ref = screen_one_reference(idx._codes, idx._scale, idx._resid, idx._cnorm, *terms)
+        np.testing.assert_allclose(hi, ref, rtol=1e-6, atol=1e-6)
+        exact32 = idx.exact_rows(np.arange(len(W))) @ q  # what the answer is scored with
+        assert (exact32 <= hi).all(), "the screen's upper bound is below an exact score"
+        assert np.median(hi - exact32) < 0.05  # and informative
+
+
+@pytest.mark.parametrize("restrict", [None, 1500])
+def test_screened_equals_blocked_exact_on_clusters(restrict):
+    """The fast path (int8 screen) against the slow readable one (blocked exact search)."""
+    kv = _clustered()
+    fast = NeighbourIndex(kv.vectors, block=700)
+    fast.build()
+    slow = NeighbourIndex(kv.vectors, block=700)
+    W = kv.get_normed()
+    for qi in (0, 5, 99, 105, 200, 2999):
+        for k in (1, 10, 100):
+            a = fast.search(W[qi], k, exclude=[qi], restrict=restrict)
+            b = slow.search(W[qi], k, exclude=[qi], restrict=restrict)
+            assert a[0].tolist() == b[0].tolist()
+            np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-6)  # float32 dot products in another order
