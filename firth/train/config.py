@@ -102,8 +102,17 @@ class Word2VecConfig:
 
 @dataclass(frozen=True)
 class FastTextConfig(Word2VecConfig):
-    """fastText skip-gram / CBOW over character n-grams: word2vec's settings plus the n-grams."""
+    """fastText skip-gram / CBOW over character n-grams: word2vec's settings plus the n-grams.
 
+    The defaults are Facebook fastText's (``fasttext skipgram``/``cbow``, ``args.cc``): lr 0.05
+    decayed linearly to 0, sampling threshold 1e-4, noise distribution unigram^0.5 (hard-coded
+    in fastText), minn 3, maxn 6, bucket 2,000,000, dim 100, ws 5, epoch 5, neg 5, minCount 5.
+    """
+
+    alpha: float = _opt(0.05, "initial learning rate")
+    min_alpha: float = _opt(0.0, "final learning rate (linear decay over all epochs)")
+    sample: float = _opt(1e-4, "subsampling threshold for frequent words (0 = off)")
+    ns_exponent: float = _opt(0.5, "noise distribution = unigram ** this (1.0 = corpus frequency, 0 = uniform)")
     minn: int = _opt(3, "fastText: minimum character n-gram length")
     maxn: int = _opt(6, "fastText: maximum character n-gram length")
     bucket: int = _opt(2_000_000, "fastText: number of hash buckets for n-grams")

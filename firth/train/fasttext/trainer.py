@@ -16,10 +16,12 @@ progress bar, checkpoints and determinism with one worker are word2vec's. What d
   (:mod:`firth.train.fasttext.kernels`) add the hidden-layer gradient to every row;
 * ``wv`` is a :class:`FastTextVectors`, so every word, seen or not, has a vector.
 
-Two defaults differ from Facebook's and are options: the noise distribution is unigram^0.75
-(``ns_exponent``, word2vec's; Facebook hard-codes 0.5) and the learning rate is word2vec's
-0.025 (``alpha``; Facebook's default is 0.05). Negatives that hit the positive word are
-skipped (Facebook redraws them).
+The defaults are Facebook's (:class:`~firth.train.config.FastTextConfig`): lr 0.05 decayed
+to 0, sampling threshold 1e-4, noise distribution unigram^0.5 (hard-coded in fastText; an
+option here, ``ns_exponent``), minn 3, maxn 6, bucket 2M, 5 epochs, window 5, 5 negatives.
+Negatives that hit the positive word are skipped (Facebook redraws them). The loss per epoch
+is the mean loss of a (centre, context) pair in that epoch; fastText prints a running mean
+since the start of training -- see docs/fasttext.md for why it can rise while lr falls.
 
 The n-gram matrix dominates memory (2M buckets x 100 dims x 4 bytes = 800 MB): ``bucket``
 is honoured exactly and the memory a run needs is printed before training.
