@@ -19,7 +19,7 @@ import math
 import os
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -31,8 +31,11 @@ EOS = "</s>"
 FORMAT = "firth-classifier-avg/1"
 
 
-@dataclass
+@dataclass(frozen=True)
 class AvgConfig:
+    """The averaged classifier's settings (frozen: ``fit`` never changes them; a model trained
+    on pretrained vectors records their dimension in a new config, ``dataclasses.replace``)."""
+
     dim: int = 100
     ngrams: int = 2
     bucket: int = 2_000_000
@@ -45,6 +48,10 @@ class AvgConfig:
     seed: int = 0
     lowercase: bool = False  # extra option; pretrained vectors bring their own normaliser
     loss: str = "softmax"  # "softmax": one label per text; "ova": one-vs-all, several labels (fastText -loss ova)
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise FirthError(f"--loss {self.loss!r}: expected one of {', '.join(LOSSES)}")
 
 
 LOSSES = ("softmax", "ova")
@@ -222,15 +229,14 @@ class AvgClassifier:
 
         import numba
 
+        if vectors is not None and self.config.dim != vectors.vector_size:  # the vectors' dim wins
+            self.config = replace(self.config, dim=int(vectors.vector_size))
         cfg = self.config
-        if cfg.loss not in LOSSES:
-            raise FirthError(f"--loss {cfg.loss!r}: expected one of {', '.join(LOSSES)}")
         ova = cfg.loss == "ova"
         rng = np.random.RandomState(cfg.seed)
         t0 = time.perf_counter()
         if vectors is not None:
             self.normalizer = getattr(vectors, "normalizer", None)
-            cfg.dim = int(vectors.vector_size)
         if ova:  # each example's labels as a CSR list
             self.labels = Labels.from_data(lab for labs in train_labels for lab in _label_list(labs))
             y_ptr, y_ids = self._label_csr(train_labels)

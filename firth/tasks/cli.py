@@ -141,12 +141,9 @@ def _classify_train(args):
     if args.arch == "avg":
         from firth.tasks.avg import AvgConfig
 
+        given = {name: getattr(args, name) for name in ("epochs", "lr", "patience", "dim")}
         avg_config = AvgConfig(ngrams=args.ngrams, bucket=args.bucket, seed=args.seed, threads=args.threads,
-                               loss=args.loss)
-        for name in ("epochs", "lr", "patience", "dim"):
-            v = getattr(args, name)
-            if v is not None:
-                setattr(avg_config, name, v)
+                               loss=args.loss, **{k: v for k, v in given.items() if v is not None})
     else:
         check(args.loss == "softmax", f"--loss {args.loss}: one-vs-all is an option of --arch avg")
         rnn_options = _neural_options(args)

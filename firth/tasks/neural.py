@@ -20,6 +20,7 @@ import math
 import os
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -31,18 +32,62 @@ from firth.tasks.data import Labels
 CLASSIFIER_FORMAT = "firth-classifier-rnn/1"
 TAGGER_FORMAT = "firth-tagger-rnn/1"
 
-# freeze_epochs=1 (pretrained vectors held during the first epoch, while the random biLSTM
+# AcceptorConfig.freeze_epochs=1 (pretrained vectors held during the first epoch, while the random biLSTM
 # and softmax settle; no effect without --vectors) was chosen on dev: SST-2 dev median of 5
 # seeds 83.03 vs 82.57, MR dev 80.39 vs 79.92, TREC held-out 89.17 vs 88.81, SUBJ 92.2 vs 92.5
 # (benchmarks/RESULTS.md, tasks).
-DEFAULTS = {
-    "acceptor": dict(dim=100, hidden=150, layers=1, dropout=0.5, lr=1e-3, batch_size=32, epochs=30, patience=5,
-                     pooling="max", mlp_hidden=0, chars=False, freeze=False, freeze_epochs=1, max_minutes=9.5,
-                     vocab_from_vectors=100000, unk_alpha=0.25, threads=0, cell="lstm"),
-    "tagger": dict(dim=100, hidden=128, layers=1, dropout=0.33, lr=2e-3, batch_size=32, epochs=30, patience=4,
-                   mlp_hidden=0, chars=True, char_dim=25, char_hidden=25, freeze=False, max_minutes=14.0,
-                   vocab_from_vectors=100000, unk_alpha=0.25, threads=0, cell="lstm"),
-}
+@dataclass(frozen=True)
+class NeuralConfig:
+    """The biLSTM tasks' settings; the first six have a default per task (the subclasses)."""
+
+    hidden: int
+    dropout: float
+    lr: float
+    patience: int
+    chars: bool
+    max_minutes: float
+    dim: int = 100
+    layers: int = 1
+    batch_size: int = 32
+    epochs: int = 30
+    cell: str = "lstm"
+    mlp_hidden: int = 0
+    char_dim: int = 25
+    char_hidden: int = 25
+    freeze: bool = False
+    freeze_epochs: int = 0
+    vocab_from_vectors: int = 100000
+    unk_alpha: float = 0.25
+    threads: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "hidden", "layers", "dim"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise FirthError(f"--{name.replace('_', '-')} {getattr(self, name)!r}: must be an integer >= 1")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise FirthError(f"--lr {self.lr!r}: must be a positive number")
+
+
+@dataclass(frozen=True)
+class AcceptorConfig(NeuralConfig):
+    hidden: int = 150
+    dropout: float = 0.5
+    lr: float = 1e-3
+    patience: int = 5
+    chars: bool = False
+    max_minutes: float = 9.5
+    pooling: str = "max"
+    freeze_epochs: int = 1  # see the note above
+
+
+@dataclass(frozen=True)
+class TaggerConfig(NeuralConfig):
+    hidden: int = 128
+    dropout: float = 0.33
+    lr: float = 2e-3
+    patience: int = 4
+    chars: bool = True
+    max_minutes: float = 14.0
 
 
 def _seed_all(seed):
@@ -102,21 +147,21 @@ def build_input(train_sents, vectors, opts, seed):
             ncounts[norm(w)] += c
         words = [w for w, _ in ncounts.most_common()]
         n_train = len(words)
-        extra = opts.get("vocab_from_vectors") or 0
+        extra = opts.vocab_from_vectors or 0
         if extra:  # so that test words unseen in training keep their pretrained vectors (held fixed)
             have = set(words)
             words += [w for w in vectors.index_to_key[:extra] if w not in have]
-        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts["freeze"], unk_init="mean",
+        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts.freeze, unk_init="mean",
                                          seed=seed, trainable=n_train)
         wcounts = ncounts
     else:
         words = [w for w, _ in counts.most_common()]
-        emb = WordEmbedding(words, opts["dim"], freeze=False)
+        emb = WordEmbedding(words, opts.dim, freeze=False)
         wcounts = counts
     chars = None
-    if opts.get("chars"):
-        chars = CharEncoder(CharEncoder.chars_from(list(counts)), char_dim=opts.get("char_dim", 25),
-                            hidden=opts.get("char_hidden", 25))
+    if opts.chars:
+        chars = CharEncoder(CharEncoder.chars_from(list(counts)), char_dim=opts.char_dim,
+                            hidden=opts.char_hidden)
     layer = InputLayer(emb, chars)
     # per-row training counts, for word dropout
     row_counts = np.zeros(len(emb.itos), dtype=np.float64)
@@ -135,31 +180,31 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
                hold_params=None):
     """Generic loop. ``train_batches``: list of (indices, batch dict); ``loss_fn(model, idx, batch)``;
     ``dev_eval(model) -> score`` (higher is better) or None. ``hold_params`` (e.g. the pretrained
-    embedding) are kept fixed for the first ``opts["freeze_epochs"]`` epochs, then trained.
+    embedding) are kept fixed for the first ``opts.freeze_epochs`` epochs, then trained.
     Returns history."""
     from firth.rnn import UNK_INDEX
 
     rng = np.random.RandomState(seed)
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    optim = torch.optim.Adam(params, lr=opts["lr"])
-    hold = int(opts.get("freeze_epochs") or 0)
+    optim = torch.optim.Adam(params, lr=opts.lr)
+    hold = int(opts.freeze_epochs or 0)
     held = [p for p in (hold_params or []) if p.requires_grad] if hold else []
     drop_p = None
-    if row_counts is not None and opts.get("unk_alpha"):
-        a = opts["unk_alpha"]
+    if row_counts is not None and opts.unk_alpha:
+        a = opts.unk_alpha
         drop_p = torch.from_numpy(np.where(row_counts > 0, a / (a + row_counts), 0.0)).float()
     history, best, best_state, bad = [], -math.inf, None, 0
     t0 = time.perf_counter()
-    limit = (opts.get("max_minutes") or 0) * 60
+    limit = (opts.max_minutes or 0) * 60
     bar = None
-    total_steps = opts["epochs"] * len(train_batches)
+    total_steps = opts.epochs * len(train_batches)
     if progress:
         from firth.progress import progress
 
         bar = progress(total=total_steps, desc=desc, unit="batch", leave=False)
     stopped = ""
-    for ep in range(opts["epochs"]):
+    for ep in range(opts.epochs):
         for p in held:  # no grad -> Adam skips the parameter
             p.requires_grad_(ep >= hold)
         model.train()
@@ -200,7 +245,7 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
             log(rec)
         if stopped:
             break
-        if dev_eval is not None and opts.get("patience") and bad >= opts["patience"]:
+        if dev_eval is not None and opts.patience and bad >= opts.patience:
             stopped = "patience"
             break
     for p in held:
@@ -226,12 +271,16 @@ class _Neural:
     kind = ""
     fmt = ""
 
-    def __init__(self, seed=0, **options):
-        opts = dict(DEFAULTS[self.kind])
-        for k, v in options.items():
-            if v is not None:
-                opts[k] = v
-        self.opts = opts
+    Config = NeuralConfig
+
+    def __init__(self, config: NeuralConfig | None = None, seed=0, **options):
+        """``config``, or its fields as keywords (None: the default)."""
+        given = {k: v for k, v in options.items() if v is not None}
+        if config is None:
+            config = self.Config(**given)
+        elif given:
+            config = replace(config, **given)
+        self.config = config
         self.seed = seed
         self.net = None
         self.labels = None
@@ -248,7 +297,7 @@ class _Neural:
         """Write the model directory atomically; ``inputs``: paths it may not replace."""
         from firth.rnn import save_model
 
-        meta = {"format": self.fmt, "arch": "bilstm", "labels": self.labels.names, "options": self.opts,
+        meta = {"format": self.fmt, "arch": "bilstm", "labels": self.labels.names, "options": asdict(self.config),
                 "seed": self.seed, "history": self.history, "best_epoch": self.best_epoch, **self.extra}
         with atomic_dir(path, "classifier" if self.kind == "acceptor" else self.kind, inputs=inputs) as tmp:
             save_model(os.path.join(tmp, "net"), self.net)
@@ -263,14 +312,18 @@ class _Neural:
             raise FirthError(f"{path}: not a {cls.kind} model (format {cfg.get('format')!r})")
         where = os.path.join(path, "config.json")
         options, labels = cfg.get("options", {}), cfg.get("labels")
-        if not isinstance(options, dict) or set(options) - set(DEFAULTS[cls.kind]):
-            raise FirthError(f"{where}: 'options' must be an object with keys among {sorted(DEFAULTS[cls.kind])}; "
+        known = sorted(f.name for f in fields(cls.Config))
+        if not isinstance(options, dict) or set(options) - set(known):
+            raise FirthError(f"{where}: 'options' must be an object with keys among {known}; "
                              "the model is damaged")
         if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels) \
                 or len(set(labels)) != len(labels):
             raise FirthError(f"{where}: 'labels' must be a non-empty list of distinct strings; the model is damaged")
         seed = cfg.get("seed", 0)
-        m = cls(seed=seed if isinstance(seed, int) else 0, **options)
+        try:
+            m = cls(seed=seed if isinstance(seed, int) else 0, **options)
+        except (TypeError, ValueError) as e:
+            raise FirthError(f"{where}: 'options' do not make a {cls.Config.__name__} ({e}); the model is damaged") from None
         m.labels = Labels(labels)
         m.history = cfg.get("history", [])
         m.best_epoch = cfg.get("best_epoch")
@@ -293,22 +346,23 @@ class AcceptorClassifier(_Neural):
 
     kind = "acceptor"
     fmt = CLASSIFIER_FORMAT
+    Config = AcceptorConfig
 
     def fit(self, train_docs, train_labels, dev_docs=None, dev_labels=None, vectors=None, progress=True, log=None):
         from firth.rnn import RNN, RNNAcceptor, sequence_loss
 
         t0 = time.perf_counter()
         _seed_all(self.seed)
-        _set_threads(self.opts["threads"])
-        o = self.opts
+        _set_threads(self.config.threads)
+        o = self.config
         self.labels = Labels.from_data(train_labels)
         y = torch.from_numpy(self.labels.encode(train_labels))
         embed, row_counts = build_input(train_docs, vectors, o, self.seed)
-        rnn = RNN(o["cell"], embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
-                  dropout=o["dropout"] if o["layers"] > 1 else 0.0)
-        self.net = RNNAcceptor(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], pooling=o["pooling"],
-                               dropout=o["dropout"])
-        batches = _prebatch(embed, train_docs, make_batches([len(d) for d in train_docs], o["batch_size"]))
+        rnn = RNN(o.cell, embed.output_size, o.hidden, num_layers=o.layers, bidirectional=True,
+                  dropout=o.dropout if o.layers > 1 else 0.0)
+        self.net = RNNAcceptor(rnn, len(self.labels), embed=embed, hidden=o.mlp_hidden, pooling=o.pooling,
+                               dropout=o.dropout)
+        batches = _prebatch(embed, train_docs, make_batches([len(d) for d in train_docs], o.batch_size))
         dev_eval = None
         if dev_docs:
             dev_y = self.labels.encode(dev_labels)
@@ -343,6 +397,7 @@ class RNNTagger(_Neural):
 
     kind = "tagger"
     fmt = TAGGER_FORMAT
+    Config = TaggerConfig
 
     def fit(self, train_sents, train_tags, dev_sents=None, dev_tags=None, vectors=None, progress=True, log=None,
             span=False):
@@ -351,15 +406,15 @@ class RNNTagger(_Neural):
 
         t0 = time.perf_counter()
         _seed_all(self.seed)
-        _set_threads(self.opts["threads"])
-        o = self.opts
+        _set_threads(self.config.threads)
+        o = self.config
         self.labels = Labels.from_data(t for ts in train_tags for t in ts)
         self.extra["span"] = bool(span)
         embed, row_counts = build_input(train_sents, vectors, o, self.seed)
-        rnn = RNN(o["cell"], embed.output_size, o["hidden"], num_layers=o["layers"], bidirectional=True,
-                  dropout=o["dropout"] if o["layers"] > 1 else 0.0)
-        self.net = RNNTransducer(rnn, len(self.labels), embed=embed, hidden=o["mlp_hidden"], dropout=o["dropout"])
-        idx_batches = make_batches([len(s) for s in train_sents], o["batch_size"])
+        rnn = RNN(o.cell, embed.output_size, o.hidden, num_layers=o.layers, bidirectional=True,
+                  dropout=o.dropout if o.layers > 1 else 0.0)
+        self.net = RNNTransducer(rnn, len(self.labels), embed=embed, hidden=o.mlp_hidden, dropout=o.dropout)
+        idx_batches = make_batches([len(s) for s in train_sents], o.batch_size)
         batches = []
         for b, batch in _prebatch(embed, train_sents, idx_batches):
             T = batch["x"].shape[1]
