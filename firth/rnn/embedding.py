@@ -8,9 +8,10 @@ Index policy (fixed, so every model and data reader agrees):
 * Tokens are looked up after the *normaliser* the vectors were trained with
   (``kv.normalizer``, e.g. lower-casing), which is saved with the model.
 
-Initialising from firth vectors (:meth:`WordEmbedding.from_vectors`, duck-typed:
-``kv.index_to_key``, ``kv.vectors``, ``kv.normalize``, ``w in kv``, ``kv[w]``,
-optionally ``kv.has_vector``/``kv.get_vector`` and ``kv.normalizer``): a vocabulary word takes its stored
+Initialising from firth vectors (:meth:`WordEmbedding.from_vectors`, any
+:class:`PretrainedVectors`: ``kv.index_to_key``, ``kv.key_to_index``, ``kv.vectors``,
+``kv.normalizer``, ``kv.normalize``, ``kv[w]``; :class:`SubwordVectors` add
+``kv.has_vector``/``kv.get_vector``): a vocabulary word takes its stored
 vector; a word outside the vectors' vocabulary takes ``kv.get_vector(w)`` when the vectors
 can make one (they have ``has_vector``/``get_vector`` and ``kv.has_vector(w)`` is true, as
 fastText vectors do from character n-grams; an all-zero result counts as none), otherwise
@@ -40,12 +41,39 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import nn
 
 from firth.errors import FirthError
+from firth.text import Normalizer
+
+
+class PretrainedVectors(Protocol):
+    """What :meth:`WordEmbedding.from_vectors` reads (firth's ``KeyedVectors`` and
+    ``FastTextVectors``; a ``normalizer`` that is not a :class:`~firth.text.Normalizer` is
+    used as ``normalize`` but not saved)."""
+
+    index_to_key: list
+    key_to_index: dict
+    vectors: np.ndarray
+    normalizer: object
+
+    def normalize(self, token: str) -> str: ...
+
+    def __getitem__(self, word: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SubwordVectors(Protocol):
+    """Vectors that may have a vector for a word they do not list (fastText, from its n-grams):
+    ``has_vector(w)`` says whether they do (cheap; plain KeyedVectors answer False)."""
+
+    def has_vector(self, word: str) -> bool: ...
+
+    def get_vector(self, word: str) -> np.ndarray: ...
 
 __all__ = ["PAD", "UNK", "PAD_INDEX", "UNK_INDEX", "UNK_INIT", "WordEmbedding", "CharEncoder", "InputLayer"]
 
@@ -57,8 +85,6 @@ UNK_INIT = ("zero", "mean", "random")
 def _normalizer(config: dict | None):
     if config is None:
         return lambda tok: tok
-    from firth.text import Normalizer
-
     return Normalizer.from_dict(config)
 
 
@@ -111,7 +137,7 @@ class WordEmbedding(nn.Module):
             self.fixed.copy_(w[self.n_trainable :].to(self.fixed.dtype))
 
     @classmethod
-    def from_vectors(cls, kv, words: Sequence[str] | None = None, max_words: int | None = None,
+    def from_vectors(cls, kv: PretrainedVectors, words: Sequence[str] | None = None, max_words: int | None = None,
                      freeze: bool = False, unk_init: str = "mean", seed: int = 0,
                      trainable: int | None = None) -> "WordEmbedding":
         """Rows from firth vectors ``kv`` (see the module docstring for the policy).
@@ -120,9 +146,8 @@ class WordEmbedding(nn.Module):
         vectors' own vocabulary, the ``max_words`` most frequent. ``trainable``: only the
         first that many words are fine-tuned (see the module docstring).
         """
-        norm = getattr(kv, "normalizer", None)
-        norm_cfg = norm.to_dict() if hasattr(norm, "to_dict") else None
-        normalize = getattr(kv, "normalize", lambda t: t)
+        norm_cfg = kv.normalizer.to_dict() if isinstance(kv.normalizer, Normalizer) else None
+        normalize = kv.normalize
         if words is None:
             vocab = list(kv.index_to_key[: max_words or len(kv.index_to_key)])
         else:
@@ -133,20 +158,20 @@ class WordEmbedding(nn.Module):
             trainable = min(int(trainable), len(vocab))
         emb = cls(vocab, kv.vectors.shape[1], freeze=freeze, unk_init=unk_init, normalizer=norm_cfg,
                   trainable=trainable)
-        if norm_cfg is None and hasattr(kv, "normalize"):
+        if norm_cfg is None:
             # a vectors object without a saveable Normalizer: use its normalize() as is
             # (a saved model then looks tokens up unnormalised: give kv a .normalizer to keep it)
             emb._normalize = kv.normalize
         d = emb.dim
         weight = np.zeros((len(emb.itos), d), dtype=np.float64)
         covered = np.zeros(len(emb.itos), dtype=bool)
-        key_to_index = getattr(kv, "key_to_index", None)
+        key_to_index = kv.key_to_index
         # Vectors for unseen words only from objects that can make them (FastTextVectors has
         # has_vector/get_vector). Plain vectors are not asked: get_vector would only raise,
         # after computing spelling suggestions — slow over thousands of task words.
-        subwords = hasattr(kv, "has_vector") and hasattr(kv, "get_vector")
+        subwords = isinstance(kv, SubwordVectors)
         for i, w in enumerate(emb.itos[2:], start=2):
-            known = (w in key_to_index) if key_to_index is not None else (w in kv)
+            known = w in key_to_index
             if known:
                 weight[i] = np.asarray(kv[w], dtype=np.float64)
                 covered[i] = True

@@ -26,6 +26,7 @@ import numpy as np
 from firth.errors import FirthError
 from firth.io import atomic_dir
 from firth.tasks.data import Labels
+from firth.text import Normalizer
 
 EOS = "</s>"
 FORMAT = "firth-classifier-avg/1"
@@ -114,15 +115,6 @@ def reference_ova_step(W_in, W_out, rows, gold, lr):
     return float(loss)
 
 
-def apply_normalizer(normalizer, tok: str) -> str:
-    """Apply a firth.text.Normalizer (whatever its method is called) to one token."""
-    for name in ("normalize", "__call__", "apply"):
-        fn = getattr(normalizer, name, None)
-        if fn is not None:
-            return fn(tok)
-    return tok
-
-
 class AvgClassifier:
     """Averaged word + n-gram embeddings -> softmax. ``fit`` on lists of token lists."""
 
@@ -134,14 +126,14 @@ class AvgClassifier:
         self.buckets = np.zeros(0, dtype=np.int64)  # sorted bucket ids that have a row
         self.W_in = None
         self.W_out = None
-        self.normalizer = None  # firth.text.Normalizer from pretrained vectors, if any
+        self.normalizer: Normalizer | None = None  # from pretrained vectors, if any
         self.history: list[dict] = []
         self.train_seconds = 0.0
 
     # ------------------------------------------------------------ features
     def _norm(self, tok: str) -> str:
         if self.normalizer is not None:
-            tok = apply_normalizer(self.normalizer, tok)
+            tok = self.normalizer(tok)
         if self.config.lowercase:
             tok = tok.lower()
         return tok
@@ -236,7 +228,7 @@ class AvgClassifier:
         rng = np.random.RandomState(cfg.seed)
         t0 = time.perf_counter()
         if vectors is not None:
-            self.normalizer = getattr(vectors, "normalizer", None)
+            self.normalizer = vectors.normalizer
         if ova:  # each example's labels as a CSR list
             self.labels = Labels.from_data(lab for labs in train_labels for lab in _label_list(labs))
             y_ptr, y_ids = self._label_csr(train_labels)
@@ -433,8 +425,6 @@ class AvgClassifier:
         m.history = cfg.get("history", [])
         m.best_epoch = cfg.get("best_epoch")
         if cfg.get("normalizer"):
-            from firth.text import Normalizer
-
             try:
                 m.normalizer = Normalizer.from_dict(cfg["normalizer"])
             except (TypeError, ValueError, KeyError, AttributeError) as e:

@@ -106,42 +106,13 @@ def make_batches(lengths, batch_size):
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-class _VectorsView:
-    """What WordEmbedding.from_vectors needs from plain firth vectors, minus ``get_vector``.
-
-    For plain (non-subword) vectors an unknown word has no vector anyway, and asking
-    ``get_vector`` for one builds an UnknownWordError with spelling suggestions, which is
-    slow over thousands of task words. Subword (fastText) vectors are passed through as is.
-    """
-
-    def __init__(self, kv):
-        self._kv = kv
-        self.index_to_key = kv.index_to_key
-        self.key_to_index = kv.key_to_index
-        self.vectors = kv.vectors
-        self.normalizer = getattr(kv, "normalizer", None)
-        self.normalize = kv.normalize
-
-    def __contains__(self, w):
-        return w in self._kv
-
-    def __getitem__(self, w):
-        return self._kv[w]
-
-
-def _for_embedding(kv):
-    if type(kv).__name__.startswith("FastText"):
-        return kv
-    return _VectorsView(kv)
-
-
 def build_input(train_sents, vectors, opts, seed):
     """The model's InputLayer: word embedding (random or from firth vectors) + optional chars."""
     from firth.rnn import CharEncoder, InputLayer, WordEmbedding
 
     counts = Counter(t for s in train_sents for t in s)
     if vectors is not None:
-        norm = getattr(vectors, "normalize", lambda t: t)
+        norm = vectors.normalize
         ncounts = Counter()
         for w, c in counts.items():
             ncounts[norm(w)] += c
@@ -151,7 +122,7 @@ def build_input(train_sents, vectors, opts, seed):
         if extra:  # so that test words unseen in training keep their pretrained vectors (held fixed)
             have = set(words)
             words += [w for w in vectors.index_to_key[:extra] if w not in have]
-        emb = WordEmbedding.from_vectors(_for_embedding(vectors), words=words, freeze=opts.freeze, unk_init="mean",
+        emb = WordEmbedding.from_vectors(vectors, words=words, freeze=opts.freeze, unk_init="mean",
                                          seed=seed, trainable=n_train)
         wcounts = ncounts
     else:

@@ -30,12 +30,13 @@ import tempfile
 import zlib
 from array import array
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from firth.errors import FirthError
 from firth.io import open_binary
+from firth.text import Normalizer
 
 MAX_SENTENCE_LENGTH = 10_000
 BLOCK_SIZE = 1 << 20
@@ -70,30 +71,15 @@ def expand_paths(paths) -> list[Path]:
 
 
 def _normalize_fn(normalizer):
-    """A function raw token -> normalised token ('' = drop), or None for identity."""
+    """A function raw token -> normalised token ('' = drop), or None for identity
+    (a :class:`~firth.text.Normalizer` with nothing to do costs nothing)."""
     if normalizer is None:
         return None
-    if callable(getattr(normalizer, "normalize", None)):
-        fn = normalizer.normalize
-    elif callable(normalizer):
-        fn = normalizer
-    else:
-        raise TypeError(f"normalizer must have .normalize() or be callable, got {type(normalizer).__name__}")
-    # An identity normaliser (nothing to do) costs nothing.
-    if getattr(normalizer, "is_identity", False) or (
-        hasattr(normalizer, "to_dict") and _is_identity_dict(normalizer.to_dict())
-    ):
-        return None
-    return fn
-
-
-def _is_identity_dict(d) -> bool:
-    try:
-        return not d.get("lowercase", False) and d.get("digits", "keep") == "keep" and d.get("punct", "keep") == "keep" and len(
-            set(d) - {"lowercase", "digits", "punct", "version"}
-        ) == 0
-    except Exception:
-        return False
+    if isinstance(normalizer, Normalizer):
+        return None if normalizer.is_identity else normalizer
+    if callable(normalizer):
+        return normalizer
+    raise TypeError(f"normalizer must be a firth.text.Normalizer or a function, got {type(normalizer).__name__}")
 
 
 def iter_blocks(path: Path, block_size: int | None = None, raw: bool = False) -> Iterator[tuple[str, int, int]]:
@@ -431,8 +417,6 @@ def _fast_ok(normalizer) -> bool:
     """The Numba tokenizer is used unless the normaliser may turn a token into nothing."""
     if _normalize_fn(normalizer) is None:
         return True
-    from firth.text import Normalizer
-
     return isinstance(normalizer, Normalizer) and normalizer.punct == "keep"
 
 
@@ -501,11 +485,3 @@ def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus
     enc = EncodedCorpus(ids_path, n_tokens, np.frombuffer(offsets, dtype=np.int64).copy(), words, counts, tmp)
     enc.premap = premap
     return enc
-
-
-def iter_token_lists(sentences: Iterable) -> Iterator[list[str]]:
-    """Pass-through helper that validates in-memory sentences."""
-    for s in sentences:
-        if isinstance(s, str):
-            raise FirthError("corpus: expected token lists, got a string")
-        yield list(s)

@@ -67,23 +67,6 @@ class Vocab:
         mapping[order] = np.arange(len(order), dtype=np.int32)
         return cls([words[i] for i in order], counts[order]), mapping
 
-    @classmethod
-    def from_sentences(cls, sentences, min_count: int = 5, max_vocab: int | None = None):
-        """Count tokens of in-memory sentences (first-occurrence tie order)."""
-        index: dict[str, int] = {}
-        words: list[str] = []
-        counts: list[int] = []
-        for s in sentences:
-            for t in s:
-                i = index.get(t)
-                if i is None:
-                    index[t] = len(words)
-                    words.append(t)
-                    counts.append(1)
-                else:
-                    counts[i] += 1
-        return cls.from_counts(words, counts, min_count, max_vocab)[0]
-
     def keep_probs(self, sample: float) -> np.ndarray:
         """Subsampling keep-probability of each word (float32, 1.0 when sample == 0)."""
         if sample < 0:

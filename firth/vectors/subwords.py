@@ -143,8 +143,3 @@ def subword_table(words, minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, 
     mask[starts] = False
     rows[mask] = flat
     return offsets, rows
-
-
-def word_ngram_rows(word: str, nwords: int, minn: int, maxn: int, bucket: int) -> np.ndarray:
-    """N-gram rows (``nwords + hash % bucket``) of one word, as an int64 array."""
-    return np.asarray([nwords + h for h in ngram_hashes(word, minn, maxn, bucket)], dtype=np.int64)

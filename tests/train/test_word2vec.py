@@ -255,7 +255,7 @@ def test_train_help_documents_options_and_never_imports_torch():
                 "--min-alpha", "--ns-exponent", "--workers", "--seed", "--max-vocab", "--lowercase", "--checkpoint",
                 "--cbow-sum", "--tied", "--kernel", "--format", "--minn", "--maxn", "--bucket"):
         assert opt in r.stdout
-    assert "(default: sg)" in r.stdout and "(default: 0.025)" in r.stdout
+    assert "(default: sg)" in r.stdout and "(default: word2vec 0.025" in r.stdout
 
 
 def test_training_never_imports_torch(tmp_path):
