@@ -95,7 +95,7 @@ def test_continue_training_and_callback(tmp_path):
     p = _corpus(tmp_path)
     seen = []
     m = _small(callbacks=[lambda model, epoch, loss: seen.append((epoch, loss))]).train(p)
-    before = m.wv.vectors
+    before = m.vectors(copy=True).vectors  # wv is a view: snapshot
     m.train(epochs=1)
     assert m.epochs_trained == 3 and [e for e, _ in seen] == [0, 1, 2]
     assert not np.array_equal(before, m.wv.vectors)
@@ -271,10 +271,10 @@ def test_training_never_imports_torch(tmp_path):
     assert r.stdout.split() == ["0", "False"], r.stderr
 
 
-def test_wv_is_a_copy_and_vectors_can_share(tmp_path):
+def test_wv_shares_and_vectors_can_copy(tmp_path):
     m = _small(epochs=1).train(str(_corpus(tmp_path)))
-    kv, shared = m.wv, m.vectors(copy=False)
-    assert np.array_equal(kv.vectors, m.syn0) and kv.vectors is not m.syn0
+    snap, shared = m.vectors(copy=True), m.wv
+    assert np.array_equal(snap.vectors, m.syn0) and snap.vectors is not m.syn0
     assert shared.vectors is m.syn0  # what `firth train` saves, without a second copy
     m.train(epochs=1)  # training further moves the trainer's matrix, not the copy
-    assert not np.array_equal(kv.vectors, m.syn0) and np.array_equal(shared.vectors, m.syn0)
+    assert not np.array_equal(snap.vectors, m.syn0) and np.array_equal(shared.vectors, m.syn0)

@@ -159,7 +159,8 @@ class FastText(Word2Vec):
     def wv(self):
         """The trained vectors as FastTextVectors (word rows, n-gram rows, output matrix).
 
-        The matrices are views of the trainer's (no 800 MB copy); train further and they move.
+        The matrices are views of the trainer's (no 800 MB copy); train further and they move
+        (as Word2Vec's ``wv``).
         """
         return self.vectors(copy=False)
 

@@ -300,13 +300,14 @@ class Word2Vec:
     # ------------------------------------------------------------------ results
     @property
     def wv(self):
-        """The trained word vectors as KeyedVectors (vocab counts and settings in meta); a copy,
-        so training further does not move them."""
-        return self.vectors(copy=True)
+        """The trained word vectors as KeyedVectors (vocab counts and settings in meta). As in
+        fastText's trainer, a view of the trainer's matrix: train further and they move
+        (``vectors(copy=True)`` for a snapshot)."""
+        return self.vectors(copy=False)
 
-    def vectors(self, copy: bool = True):
-        """The trained word vectors; ``copy=False`` shares the trainer's matrix (what
-        ``firth train`` does just before saving: a copy would add V x dim floats to the peak)."""
+    def vectors(self, copy: bool = False):
+        """The trained word vectors; ``copy=True`` gives them a matrix of their own (the default
+        shares the trainer's: what ``firth train`` saves, without V x dim more floats)."""
         from firth.vectors import KeyedVectors
 
         if self.syn0 is None:
