@@ -15,6 +15,14 @@ budget-limited run reads on the full file, and ends with its own test evaluation
 training seconds are summed from its ``ms/batch`` lines (``--log-interval 50``), so the
 table says how much time it actually had.
 
+With ``--same-tokens`` firth trains on exactly that text too (``firth lm train --token-budget``,
+the anchor's token count, on the full train.txt: the same 20 streams, read as far), so both
+see the same data however loaded the machine is while each runs; speed is then compared
+as tokens/s (each program's own training time, firth's from its history, the anchor's from
+its ``ms/batch`` lines).
+
+    python benchmarks/bench_lm.py --minutes 1.5 --anchor-speed 5413 --same-tokens --configs lstm-tied \
+        --once lstm,lstm-adaptive --repeats 3
     python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-tied --repeats 3
     python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-adaptive --anchor-seconds 0
 
@@ -65,11 +73,13 @@ def timed(cmd, env=None, timeout=None, cwd=None):
     return rc, out, secs, (int(m[-1]) / 1024 if m else float("nan"))
 
 
-def run_firth(name, minutes, out_dir, threads, seed=1):
+def run_firth(name, minutes, out_dir, threads, seed=1, tokens=0):
+    """``tokens``: stop after that many training tokens (the anchor's epoch) instead of ``minutes``."""
     model = out_dir / f"lm-{name}"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    budget = ["--token-budget", str(tokens)] if tokens else ["--time-budget", str(minutes)]
     cmd = [FIRTH, "lm", "train", str(DATA / "train.txt"), "--valid", str(DATA / "valid.txt"),
-           "-o", str(model), "--workers", str(threads), "--time-budget", str(minutes), "--seed", str(seed),
+           "-o", str(model), "--workers", str(threads), *budget, "--seed", str(seed),
            "--quiet"]  # one validation, when the budget ends: seconds = training only + CONFIGS[name]
     # train and test in one hold of the lock (the machine is shared: one wait, not two)
     evaluate = [FIRTH, "lm", "eval", str(model), str(DATA / "test.txt"), "--workers", str(threads)]
@@ -78,12 +88,13 @@ def run_firth(name, minutes, out_dir, threads, seed=1):
     if rc != 0:
         return {"config": name, "error": out.strip().splitlines()[-1:]}
     hist = json.loads((model / "config.json").read_text())["history"]
-    tokens = max(r["tokens"] for r in hist)
+    n_tok = max(r["tokens"] for r in hist)
     train_secs = max(r["seconds"] for r in hist)
     ppl = float(out.split("perplexity ")[1].split()[0])
     best = min(r["valid_ppl"] for r in hist if r.get("valid_ppl") is not None)
-    return {"config": name, "test_ppl": round(ppl, 2), "valid_ppl": round(best, 2), "train_tokens": tokens,
-            "tokens_per_s": round(tokens / train_secs), "peak_rss_mib": round(rss), "args": CONFIGS[name]}
+    return {"config": name, "test_ppl": round(ppl, 2), "valid_ppl": round(best, 2), "train_tokens": n_tok,
+            "train_seconds": train_secs, "tokens_per_s": round(n_tok / train_secs), "peak_rss_mib": round(rss),
+            "args": CONFIGS[name]}
 
 
 def _anchor_cmd(data, epochs, seed, save):
@@ -190,6 +201,10 @@ def main():
     ap.add_argument("--anchor-seconds", type=float, default=75,
                     help="timeout of the anchor's speed probe; 0 = no anchor at all")
     ap.add_argument("--anchor-speed", type=float, help="the anchor's tokens/s from an earlier probe (skips the probe)")
+    ap.add_argument("--once", default="", help="configurations run in the first repeat only")
+    ap.add_argument("--same-tokens", action="store_true",
+                    help="firth trains on exactly the anchor's epoch (--token-budget) instead of --minutes: the same "
+                         "text for both, robust to a loaded machine; speed is compared separately (tokens/s)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="/tmp/bench_lm", help="scratch directory for models")
     ap.add_argument("--json", help="append results (one JSON object per line) to this file")
@@ -211,11 +226,16 @@ def main():
     if anchor and not speed:
         record(run_anchor_probe(args.anchor_seconds, out_dir, args.threads))
         speed = results[-1]["tokens_per_s"]
+    once = [c for c in args.once.split(",") if c]
     for seed in range(1, args.repeats + 1):
+        tokens = 0
         if anchor:
             record(run_anchor_budget(args.minutes, speed, seed, out_dir, args.threads))
-        for name in configs:
-            record({**run_firth(name, args.minutes, out_dir, args.threads, seed), "seed": seed})
+            if args.same_tokens and "error" not in results[-1]:
+                tokens = results[-1]["train_tokens"]
+        for name in configs + (once if seed == 1 else []):
+            record({**run_firth(name, args.minutes, out_dir, args.threads, seed, tokens), "seed": seed})
+    configs += once
     print(f"\nmedians over {args.repeats} run(s), {args.minutes} min of training each:")
     summary = {}
     for name in (["anchor"] if anchor else []) + configs:
@@ -225,7 +245,7 @@ def main():
             continue
         summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
                                                                   "train_tokens", "peak_rss_mib")}
-        extra = f", {median([r['train_seconds'] for r in rs]):.0f} s trained" if name == "anchor" else ""
+        extra = f", {median([r['train_seconds'] for r in rs]):.0f} s trained"
         print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
               f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
               f"peak RSS {summary[name]['peak_rss_mib']:.0f} MiB{extra}")

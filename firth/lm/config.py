@@ -33,7 +33,7 @@ class LMConfig:
     ``optimizer`` sgd (the PTB recipe) or adam at ``lr``; the learning rate divided by
     ``lr_decay`` whenever validation perplexity does not improve (checked every
     ``valid_every`` training tokens, 0 = once per epoch); ``epochs`` passes or
-    ``time_budget`` minutes of training, whichever ends first.
+    ``time_budget`` minutes or ``token_budget`` training tokens, whichever ends first.
     """
 
     cell: str = "lstm"
@@ -55,6 +55,7 @@ class LMConfig:
     lr_decay: float = 4.0
     valid_every: int = 0
     time_budget: float = 0.0
+    token_budget: int = 0
     eval_batch: int = 10
     seed: int = 1
     workers: int = 1
@@ -79,6 +80,8 @@ class LMConfig:
         need(self.lr_decay >= 1.0, f"--lr-decay {self.lr_decay}: must be ≥ 1 (1: never decay)")
         need(isinstance(self.valid_every, int) and self.valid_every >= 0, f"--valid-every {self.valid_every}: must be ≥ 0")
         need(self.time_budget >= 0, f"--time-budget {self.time_budget}: must be ≥ 0 minutes (0: no limit)")
+        need(isinstance(self.token_budget, int) and not isinstance(self.token_budget, bool) and self.token_budget >= 0,
+             f"--token-budget {self.token_budget!r}: must be a whole number ≥ 0 (0: no limit)")
         need(isinstance(self.seed, int), f"--seed {self.seed!r}: must be a whole number")
         if self.tied:
             need(self.emb == self.hidden, f"--tied: the embedding size ({self.emb}) must equal --hidden ({self.hidden})")
@@ -131,6 +134,7 @@ HELP = dict(
     lr_decay="divide the learning rate by this when validation perplexity does not improve",
     valid_every="validate every this many training tokens (0: once per epoch)",
     time_budget="stop training after this many minutes (0: no limit); the best model so far is kept",
+    token_budget="stop training after this many training tokens (0: no limit); the best model so far is kept",
     eval_batch="parallel streams when evaluating", seed="random seed (initialisation, dropout, sampling)",
     workers="torch threads",
 )

@@ -69,7 +69,8 @@ def _load_checkpoint(path, cfg: LMConfig):
     path = Path(path)
     model, vocab, meta = read_model_files(path)
     # how long to train and on how many threads may change on resume; nothing else may
-    same = {"epochs": cfg.epochs, "time_budget": cfg.time_budget, "workers": cfg.workers}
+    same = {"epochs": cfg.epochs, "time_budget": cfg.time_budget, "token_budget": cfg.token_budget,
+            "workers": cfg.workers}
     if model.cfg.replace(**same) != cfg:
         theirs, ours = model.cfg.to_dict(), cfg.to_dict()
         diff = ", ".join(f"--{k.replace('_', '-')} {theirs[k]!r} (now {ours[k]!r})" for k in ours
@@ -203,7 +204,8 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
                     bar.set_postfix(epoch=epoch + 1, ppl=f"{math.exp(min(run_nll / run_n, 700)):.1f}",
                                     tok_s=f"{tok_rate / max(now - t_rate, 1e-9):.0f}", lr=f"{lr:.3g}")
                     t_rate, tok_rate = now, 0
-            out_of_time = budget and time.perf_counter() - t_start > budget
+            out_of_time = (budget and time.perf_counter() - t_start > budget) or (
+                cfg.token_budget and tokens >= cfg.token_budget)
             if since_valid >= valid_every or out_of_time:
                 validate()
                 run_nll, run_n, since_valid = 0.0, 0, 0
@@ -214,7 +216,7 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
                                       "tokens": tokens, "since_valid": 0}, state, history)
             if out_of_time:
                 stopped = True
-                say(f"time budget of {cfg.time_budget} min reached after {tokens} training tokens")
+                say(f"budget reached after {tokens} training tokens, {time.perf_counter() - t_start:.0f} s")
                 break
         if not stopped:
             epoch, position = epoch + 1, 0

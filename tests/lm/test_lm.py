@@ -135,6 +135,15 @@ def test_adaptive_softmax_probabilities_sum_to_one_and_train(grammar, tmp_path):
     assert evaluate(model, ids, vocab.eos)["perplexity"] < 3
 
 
+def test_token_budget_stops_after_that_many_tokens(grammar, tmp_path):
+    # 8 streams x 10 tokens = 80 tokens per chunk: a budget of 200 stops after the third chunk
+    cfg = LMConfig(epochs=5, token_budget=200, **FAST)
+    _, _, history = train(cfg, grammar / "train.txt", grammar / "valid.txt", progress=False)
+    assert [r["tokens"] for r in history] == [240]
+    with pytest.raises(FirthError, match="--token-budget"):
+        LMConfig(token_budget=-1)
+
+
 def test_checkpoint_resume_is_bit_identical(grammar, tmp_path):
     cfg = LMConfig(epochs=2, **{**FAST, "dropout": 0.3, "optimizer": "sgd", "lr": 1.0})
     straight, _, h1 = train(cfg, grammar / "train.txt", grammar / "valid.txt", output=tmp_path / "a", progress=False)
