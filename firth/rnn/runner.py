@@ -144,6 +144,8 @@ class RNN(nn.Module):
         super().__init__()
         if num_layers < 1:
             raise FirthError(f"num_layers={num_layers}: need at least one layer")
+        if num_layers > 1024:  # a damaged or crafted model config: building 10**12 layers never ends
+            raise FirthError(f"num_layers={num_layers}: at most 1024 layers")
         if not 0.0 <= dropout < 1.0:
             raise FirthError(f"dropout={dropout}: must be in [0, 1)")
         if initial_state not in ("zeros", "learned"):

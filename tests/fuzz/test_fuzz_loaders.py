@@ -143,12 +143,24 @@ def _rnn_seeds(d: Path):
 
 
 def _checkpoint_seeds(d: Path):
-    from firth.train.word2vec import Word2Vec
+    """Checkpoints of epochs 1 and 2 of a 3-epoch run (the loader resumes and trains epoch 3)."""
+    from tests.fuzz.worker import CHECKPOINT_CORPUS, CHECKPOINT_RUNS, checkpoint_trainer
 
     corpus = d / "corpus.txt"
-    corpus.write_text(("the cat sat on the mat and the dog ran\n" * 30))
-    Word2Vec(dim=4, epochs=1, min_count=1, workers=1, seed=1).train(str(corpus), checkpoint=d / "ck")
-    return [d / "ck"]
+    corpus.write_text(CHECKPOINT_CORPUS)
+
+    out = []
+    for name, (_, _, saved) in CHECKPOINT_RUNS.items():
+        def stop(model, epoch, loss, saved=saved):
+            if epoch + 1 == saved:
+                raise KeyboardInterrupt
+
+        m = checkpoint_trainer(name)
+        with pytest.raises(KeyboardInterrupt):
+            m.train(str(corpus), checkpoint=d / name, callbacks=[stop])
+        m.close()
+        out.append(d / name)
+    return out
 
 
 SEEDS = {"vectors": _vector_seeds, "classifier": _classifier_seeds, "tagger": _tagger_seeds, "index": _index_seeds,
@@ -245,9 +257,26 @@ def mutated(draw, data: bytes):
     return data
 
 
+def _resign(epoch_dir: Path) -> None:
+    """Recompute a checkpoint epoch's checksums after a mutation (when its JSON still parses)."""
+    from firth.train.checkpoint import _file_digest, _state_digest
+
+    try:
+        state = json.loads((epoch_dir / "checkpoint.json").read_text(encoding="utf-8"))
+        files = state["files"]
+        for name in list(files):
+            if (epoch_dir / f"{name}.npy").is_file():
+                n, h = _file_digest(epoch_dir / f"{name}.npy")
+                files[name] = {"bytes": n, "sha256": h}
+        state["state_sha256"] = _state_digest(state)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError):
+        return
+    (epoch_dir / "checkpoint.json").write_text(json.dumps(state), encoding="utf-8")
+
+
 # ------------------------------------------------------------------ the property
 
-LOADERS = ["vectors", "classifier", "index", "rnn", "tagger"]  # checkpoint: not yet hardened (issue 13 left-over)
+LOADERS = ["vectors", "classifier", "index", "rnn", "tagger", "checkpoint"]
 
 
 @pytest.mark.parametrize("loader", LOADERS)
@@ -278,6 +307,8 @@ def test_mutated_files_load_or_fail_in_one_line(loader, seeds, worker, tmp_path)
             shutil.copy(src, target)
             victim = target
         victim.write_bytes(data.draw(mutated(victim.read_bytes())))
+        if loader == "checkpoint" and data.draw(st.booleans()):
+            _resign(victim.parent)  # as a crafted file would be: checksums that match the damage
         res = worker.call(loader, target)
         key = res if res in ("ok", "firth") else "bad"
         counts[key] += 1

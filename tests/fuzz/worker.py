@@ -69,10 +69,39 @@ def _rnn(path):
     model(**model.embed.batch([["the", "cat"], ["zzz"]]))
 
 
-def _checkpoint(path):
-    from firth.train.checkpoint import load_checkpoint
+CHECKPOINT_CORPUS = "the cat sat on the mat and the dog ran to the cat\n" * 20 + "a wing in the flow of air\n" * 10
+CHECKPOINT_RUNS = {  # seed directory name -> (trainer, options, epochs saved of 3): two epochs = a fallback
+    "ck-sg": ("word2vec", dict(model="sg", dim=4, epochs=3, min_count=1, workers=1, seed=1), 2),
+    "ck-cbow-tied": ("word2vec", dict(model="cbow", dim=4, epochs=3, min_count=1, workers=1, seed=1, tied=True), 1),
+    "ck-ft": ("fasttext", dict(model="sg", dim=4, epochs=3, min_count=1, workers=1, seed=1, bucket=50, minn=2,
+                               maxn=3), 1),
+}
 
-    load_checkpoint(path)
+
+def checkpoint_trainer(name: str):
+    from firth.train.fasttext import FastText
+    from firth.train.word2vec import Word2Vec
+
+    kind, opts, _ = CHECKPOINT_RUNS[name]
+    return (FastText if kind == "fasttext" else Word2Vec)(**opts)
+
+
+def _checkpoint(path):
+    """Resume training from the (mutated) checkpoint: the kernels run on whatever it loaded."""
+    import tempfile
+    from pathlib import Path
+
+    corpus = Path(tempfile.gettempdir()) / f"firth-fuzz-corpus-{os.getpid()}.txt"
+    if not corpus.exists():
+        corpus.write_text(CHECKPOINT_CORPUS)
+    m = checkpoint_trainer(Path(path).name)
+    try:
+        m.train(str(corpus), checkpoint=path)
+        assert m.epochs_trained == 3, "epochs"
+        v = m.vectors(copy=False)
+        assert np.isfinite(np.asarray(v.vectors)).all(), "non-finite vectors"
+    finally:
+        m.close()
 
 
 LOADERS = {"vectors": _vectors, "classifier": _classifier, "tagger": _tagger, "index": _index, "rnn": _rnn,

@@ -29,6 +29,7 @@ The generic pieces (``EpochRunner``: threads, jobs, lr schedule, loss tally, pro
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import time
@@ -38,7 +39,8 @@ import numpy as np
 from firth.errors import FirthError, check
 from firth.text import Normalizer
 from firth.train.config import Word2VecConfig
-from firth.train.checkpoint import load_checkpoint, save_checkpoint, vocab_fingerprint
+from firth.train.checkpoint import (Mismatch, all_finite, check_checkpoint_dir, check_int, check_matrix, check_number,
+                                    find_checkpoint, save_checkpoint, vocab_fingerprint)
 from firth.train.runner import EpochRunner, progress_bar
 
 def _default_workers() -> int:
@@ -200,6 +202,8 @@ class Word2Vec:
         """
         epochs = self.epochs if epochs is None else epochs
         check(isinstance(epochs, (int, np.integer)) and epochs >= 1, f"--epochs: must be an integer >= 1, got {epochs!r}")
+        if checkpoint is not None:  # fail fast: before the corpus is read
+            check_checkpoint_dir(checkpoint, inputs=_input_paths(corpus))
         if self.vocab is None:
             check(corpus is not None, "train: give a corpus the first time")
             self.build_vocab(corpus)
@@ -218,13 +222,24 @@ class Word2Vec:
         enc = self._encoded
         runner = EpochRunner(enc.offsets, self.workers, self.alpha, self.min_alpha, self.seed,
                              after_job=getattr(enc, "release", None))
-        job = self._job_fn()
+        kernel_job = self._job_fn()
+        diverged = []
+
+        def job(s0, s1, a0, a1, seed):  # a non-finite loss ends the epoch early (checked after it)
+            if diverged:
+                return 0.0, 0, 0
+            got = kernel_job(s0, s1, a0, a1, seed)
+            if not math.isfinite(got[0]):
+                diverged.append(s0)
+            return got
+
         T = enc.n_tokens
         bar = progress_bar(T * (epochs - start_epoch), bool(show))
         try:
             for e in range(start_epoch, epochs):
                 epoch = call_base + e  # absolute epoch number (seeds the generators)
                 loss, words, ex, secs = runner.run_epoch(job, epoch, e, epochs, bar=bar)
+                self.check_finite(epoch, loss, checkpoint)
                 self.train_seconds += secs
                 self.words_trained += words
                 self.epochs_trained = epoch + 1
@@ -241,6 +256,19 @@ class Word2Vec:
             if bar is not None:
                 bar.close()
         return self
+
+    def check_finite(self, epoch: int, loss: float = 0.0, checkpoint=None) -> None:
+        """Stop a run that diverged: a NaN/infinite loss or weight (checked once per epoch,
+        a block of rows at a time, so it costs a fraction of a pass over the matrices)."""
+        mats = [self.syn0] if self.syn1 is self.syn0 else [self.syn0, self.syn1]
+        if math.isfinite(loss) and all(all_finite(m) for m in mats):
+            return
+        kept = (f"; the checkpoint in {checkpoint} keeps the last good epoch" if checkpoint is not None
+                and _epoch_dirs_exist(checkpoint) else "")
+        raise FirthError(
+            f"training diverged in epoch {epoch + 1}: the loss or the vectors became NaN/infinite; the learning rate "
+            f"--alpha {self.alpha:g} is too high for this corpus and options: lower it (e.g. --alpha {self.alpha / 5:g}) "
+            f"and train again; no vectors were written{kept}")
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self, call_epochs: int, call_base: int) -> dict:
@@ -264,37 +292,71 @@ class Word2Vec:
 
     def save_checkpoint(self, directory, call_epochs: int | None = None, call_base: int = 0):
         arrays = {"syn0": self.syn0} if self.tied else {"syn0": self.syn0, "syn1": self.syn1}
+        self.check_finite(max(self.epochs_trained - 1, 0))  # never keep a diverged state
         save_checkpoint(directory, self._state(call_epochs or self.epochs, call_base), arrays)
 
-    def _try_resume(self, directory, epochs):
-        got = load_checkpoint(directory)
-        if got is None:
-            return None
-        state, arrays = got
-        if state.get("format") != "firth-word2vec-checkpoint":
-            raise FirthError(f"{directory}: not a firth word2vec checkpoint; choose another --checkpoint")
+    def checkpoint_shapes(self) -> dict:
+        """The matrices a checkpoint of this model holds, with their shapes."""
+        V, d = len(self.vocab), self.dim
+        shapes = {"syn0": (V + int(getattr(self, "n_buckets", 0)), d)}
+        if not self.tied:
+            shapes["syn1"] = (V, d)
+        return shapes
+
+    def _check_checkpoint(self, state: dict, arrays: dict, epochs: int) -> None:
+        """Raise FirthError unless ``state``/``arrays`` fit this model exactly (Mismatch when
+        they are intact but belong to another run); replaces the arrays by checked ones."""
+        if state.get("format") != "firth-word2vec-checkpoint" or state.get("version") != 1:
+            raise FirthError("checkpoint.json: not a firth word2vec checkpoint (format or version)")
+        theirs = state.get("settings")
+        if not isinstance(theirs, dict):
+            raise FirthError("checkpoint.json: 'settings' is not an object")
         mine = self.settings()
-        theirs = dict(state["settings"])
         diff = [k for k in mine if k != "epochs" and mine.get(k) != theirs.get(k)]
         if diff:
-            raise FirthError(
-                f"{directory}: checkpoint was made with different settings ({', '.join(diff)}); "
-                "use the same options or another --checkpoint directory"
-            )
-        if state["vocab_fingerprint"] != vocab_fingerprint(self.vocab.words, self.vocab.counts):
-            raise FirthError(f"{directory}: checkpoint was made on a different corpus (vocabulary differs); use another --checkpoint")
-        if state["call_epochs"] != epochs:
-            raise FirthError(f"{directory}: checkpoint is for a run of {state['call_epochs']} epochs, not {epochs}; use --epochs {state['call_epochs']}")
+            raise Mismatch(f"checkpoint was made with different settings ({', '.join(diff)}) ("
+                           f"{'; '.join(f'{k} {theirs.get(k)!r} there, {mine[k]!r} now' for k in diff[:3])}); "
+                           "use the same options or another --checkpoint directory")
+        if state.get("vocab_fingerprint") != vocab_fingerprint(self.vocab.words, self.vocab.counts):
+            raise Mismatch("checkpoint was made on a different corpus (vocabulary differs); use another --checkpoint")
+        call_epochs = check_int(state, "call_epochs", 1, 10**9)
+        if call_epochs != epochs:
+            raise Mismatch(f"checkpoint is for a run of {call_epochs} epochs, not {epochs}; use --epochs {call_epochs}")
+        trained = check_int(state, "epochs_trained", 1, 10**9)
+        base = check_int(state, "call_base", 0, trained)
+        if trained - base > call_epochs:
+            raise FirthError(f"checkpoint.json: {trained - base} epochs done of a run of {call_epochs}")
+        check_int(state, "words_trained")
+        check_number(state, "train_seconds")
+        for key in ("epoch_losses", "epoch_loss_sums"):
+            v = state.get(key)
+            if not (isinstance(v, list) and len(v) <= trained
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+                raise FirthError(f"checkpoint.json: '{key}' must be a list of at most {trained} numbers")
+        shapes = self.checkpoint_shapes()
+        if sorted(arrays) != sorted(shapes):
+            raise FirthError(f"checkpoint holds arrays {sorted(arrays)}, expected {sorted(shapes)}")
+        for name, shape in shapes.items():
+            arrays[name] = check_matrix(name, arrays[name], shape)
+
+    def _try_resume(self, directory, epochs):
+        got = find_checkpoint(directory, validate=lambda st, ar: self._check_checkpoint(st, ar, epochs))
+        if got is None:
+            return None
+        state, arrays, where = got
         done_in_call = state["epochs_trained"] - state["call_base"]
-        self.syn0 = np.ascontiguousarray(arrays["syn0"], dtype=np.float32)
-        self.syn1 = self.syn0 if self.tied else np.ascontiguousarray(arrays["syn1"], dtype=np.float32)
+        self.syn0 = arrays["syn0"]
+        self.syn1 = self.syn0 if self.tied else arrays["syn1"]
+        if not self.syn0.flags.writeable:
+            self.syn0 = self.syn0.copy()
+        if not self.syn1.flags.writeable:
+            self.syn1 = self.syn1.copy()
         self.epochs_trained = state["epochs_trained"]
-        self.epoch_losses = list(state["epoch_losses"])
-        self.epoch_loss_sums = list(state["epoch_loss_sums"])
+        self.epoch_losses = [float(x) for x in state["epoch_losses"]]
+        self.epoch_loss_sums = [float(x) for x in state["epoch_loss_sums"]]
         self.words_trained = state["words_trained"]
-        self.train_seconds = state["train_seconds"]
-        if self.progress:
-            print(f"resuming from {directory}: {done_in_call} of {epochs} epochs done", file=sys.stderr)
+        self.train_seconds = float(state["train_seconds"])
+        print(f"resuming from {where}: {done_in_call} of {epochs} epochs done", file=sys.stderr)
         return done_in_call, state["call_base"]
 
     # ------------------------------------------------------------------ results
@@ -337,6 +399,25 @@ class Word2Vec:
             self.close()
         except Exception:
             pass
+
+
+def _input_paths(corpus) -> list:
+    """The files a corpus argument names (outputs may not be one of them)."""
+    from firth.train.corpus import Corpus
+
+    if isinstance(corpus, (str, os.PathLike)):
+        return [corpus]
+    if isinstance(corpus, Corpus):
+        return list(corpus.paths)
+    if isinstance(corpus, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in corpus):
+        return list(corpus)
+    return []
+
+
+def _epoch_dirs_exist(directory) -> bool:
+    from pathlib import Path
+
+    return any(Path(directory).glob("epoch-*"))
 
 
 def _describe(corpus) -> str:
