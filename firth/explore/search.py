@@ -29,6 +29,14 @@ import numpy as np
 
 _U = 2.0**-24  # float32 unit roundoff
 BLOCK = 1 << 16  # rows per block of the exact path (64k x 300 float32 = 78 MB)
+# One parallel kernel at a time: Numba's workqueue threading layer refuses concurrent
+# launches, and on a small machine two would only fight for the same cores.
+_KERNEL_LOCK = threading.Lock()
+
+
+def _one_at_a_time(fn, *args):
+    with _KERNEL_LOCK:
+        return fn(*args)
 
 
 class NeighbourIndex:
@@ -135,7 +143,8 @@ class NeighbourIndex:
         hi = np.empty((n, len(Q)), dtype=np.float32)
         qn = np.linalg.norm(Q, axis=1).astype(np.float32)
         q1 = np.abs(Q).sum(axis=1).astype(np.float32)
-        screen(self._codes[:n], self._scale[:n], self._resid[:n], Q, qn, q1, np.float32((self.dim + 2) * _U), lo, hi)
+        _one_at_a_time(screen, self._codes[:n], self._scale[:n], self._resid[:n], Q, qn, q1,
+                          np.float32((self.dim + 2) * _U), lo, hi)
         lo, hi = bounds(lo, hi, combine)
         return self._rerank(hi, Q, combine, k, excl)
 
@@ -145,7 +154,8 @@ class NeighbourIndex:
         from firth.explore.kernels import screen_one
 
         n = len(hi)
-        screen_one(self._codes[:n], self._scale[:n], self._resid[:n], self._cnorm[:n], *self._query_terms(q), hi)
+        _one_at_a_time(screen_one, self._codes[:n], self._scale[:n], self._resid[:n], self._cnorm[:n],
+                          *self._query_terms(q), hi)
 
     def _query_terms(self, q: np.ndarray):
         """(codes, scale, |q|, |residual|, tol) of one query, norms rounded up; tol bounds
@@ -174,8 +184,10 @@ class NeighbourIndex:
 
 
 def _cos(rows: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """(rows, queries) cosines of unit float32 rows: float64 sums rounded to float32."""
-    return (rows.astype(np.float64) @ Q.T.astype(np.float64)).astype(np.float32)
+    """(rows, queries) cosines of unit float32 rows: float64 sums rounded to float32.
+    einsum, not BLAS: the same sum for a row wherever it stands, and no OpenBLAS threads
+    spinning against the screen's OpenMP ones on a small machine."""
+    return np.einsum("ij,kj->ik", rows.astype(np.float64), Q.astype(np.float64)).astype(np.float32)
 
 
 def _first(cos):
