@@ -41,8 +41,9 @@ def register(sub) -> None:
     p.add_argument("--distributed", action="store_true",
                    help="one rank of a torchrun job (torchrun --nproc-per-node N -m firth train ... --distributed): "
                         "each rank reads its byte range of the corpus, the ranks keep one model (docs/distributed.md)")
-    p.add_argument("--sync-words", type=int, default=1_000_000,
-                   help="--distributed: words each rank trains between two synchronisations of the model")
+    p.add_argument("--sync-words", type=int, default=50_000,
+                   help="--distributed: words each rank trains between two synchronisations of the model "
+                        "(default 50,000: quality kept at 2-8 ranks, docs/distributed.md)")
     p.add_argument("--sync-mode", choices=["sum", "mean"], default="sum",
                    help="--distributed: add the ranks' updates (as Hogwild threads do), or average them (model averaging, as Spark MLlib; loses quality, kept for measurement)")
     p.add_argument("--dist-timeout", type=float, default=900.0,
@@ -50,17 +51,23 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def _check_output(path) -> None:
-    from pathlib import Path
+def _check_output(args) -> None:
+    """Fail fast, before hours of training: -o must be a new file or a vectors file in a
+    writable place, not an input (nor inside a corpus directory), not the checkpoint."""
+    import os
 
     from firth.errors import FirthError
+    from firth.io import check_file_output
 
-    out = Path(path)
-    if out.is_dir():
-        raise FirthError(f"{out}: is a directory; give an output file name")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise FirthError(f"{out}: directory {parent} does not exist")
+    from firth.vectors.formats import is_vectors_file
+
+    check_file_output(args.output, inputs=list(args.corpus), option="-o", accept=is_vectors_file)
+    if args.checkpoint is not None:
+        if os.path.abspath(args.checkpoint) == os.path.abspath(args.output):
+            raise FirthError(f"{args.output}: -o and --checkpoint name the same path; give them different ones")
+        from firth.train.checkpoint import check_checkpoint_dir
+
+        check_checkpoint_dir(args.checkpoint, inputs=list(args.corpus))
 
 
 def make_trainer(args):
@@ -85,7 +92,7 @@ def cmd_train(args) -> int:
     import time
 
     t0 = time.perf_counter()
-    _check_output(args.output)
+    _check_output(args)
     if args.distributed:  # torch is imported on this path only
         from firth.train.distributed import run, torchrun_env
 

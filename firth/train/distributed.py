@@ -38,11 +38,11 @@ import time
 import numpy as np
 
 from firth.errors import FirthError
-from firth.train.runner import EpochRunner, progress_bar, split_shares
+from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_shares
 from firth.train.sync import DeltaSync
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-SYNC_WORDS = 1_000_000  # words per rank between two syncs (measured: benchmarks/RESULTS.md)
+SYNC_WORDS = 50_000  # words per rank between two syncs (measured: benchmarks/RESULTS.md, docs/distributed.md)
 TIMEOUT_S = 900
 FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
 
@@ -215,12 +215,17 @@ class SyncedRunner(EpochRunner):
     of its own share, where one of them runs ``sync()`` (a collective) while the others wait."""
 
     def __init__(self, offsets, workers, alpha, min_alpha, seed, sync, syncs: int, release=None):
-        super().__init__(offsets, workers, alpha, min_alpha, seed, after_job=self._after_job)
+        shares = split_shares(offsets, workers)
+        share_words = [int(offsets[b] - offsets[a]) for a, b in shares]
+        # threads meet only between jobs: no job longer than one sync interval (else the
+        # meetings of a job's intervals all fall at its end, back to back)
+        interval = min((-(-w // int(syncs)) for w in share_words if w > 0), default=JOB_WORDS)
+        super().__init__(offsets, workers, alpha, min_alpha, seed, job_words=max(1, min(JOB_WORDS, interval)),
+                         after_job=self._after_job)
         self.sync = sync
         self.syncs = int(syncs)
         self.release = release
-        shares = split_shares(offsets, workers)
-        self.share_words = [int(offsets[b] - offsets[a]) for a, b in shares]
+        self.share_words = share_words
         self.owner = {s0: k for k, js in enumerate(self.jobs) for s0, _ in js}
         self.error: BaseException | None = None
 

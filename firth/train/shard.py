@@ -11,7 +11,7 @@ a line end when one follows within ``LINE_SEARCH`` bytes, otherwise to the next 
 Both ranks that meet at a cut compute it from the same bytes, so every byte belongs to
 exactly one rank and no token is ever split. A compressed file cannot be entered in the
 middle (no seek into a .xz/.gz/.bz2 stream), so it is one indivisible unit that goes whole
-to the rank where its first byte falls.
+to the rank whose range holds its middle byte.
 
 **Vocabulary.** Rank ``r``'s share precedes rank ``r+1``'s in the corpus, so listing the
 ranks' words rank by rank, each rank's in its own first-occurrence order, and keeping the
@@ -91,8 +91,9 @@ def plan_shares(paths, world_size: int) -> list[list[Piece]]:
     offset = 0  # global byte offset of the current file's first byte
     for path, size, splittable in units:
         lo, hi = offset, offset + size
-        if not splittable:  # whole, to the rank holding its first byte
-            r = max(k for k in range(world_size) if bounds[k] <= lo)
+        if not splittable:  # whole, to the rank whose range holds its middle byte
+            mid = (lo + hi) // 2
+            r = max(k for k in range(world_size) if bounds[k] <= mid)
             shares[r].append(Piece(path, 0, size, True))
         else:
             with open(path, "rb") as f:

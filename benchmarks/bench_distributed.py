@@ -1,0 +1,137 @@
+"""firth train --distributed vs the single process: quality (Google analogies, WS353) and
+whole-process speed, on the same corpus, settings and machine, in one run.
+
+Each run is a child process (``firth train`` alone, or ``torchrun --standalone
+--nproc-per-node P -m firth train ... --distributed``: imports, reading the corpus, the
+vocabulary, training, saving), its wall time measured here, under the shared lock. The
+vectors are judged as benchmarks/quality_word2vec.py does (gensim's
+``evaluate_word_analogies(questions-words, restrict_vocab=30000)`` and WS353 Spearman).
+Bytes: the payload each rank puts into its all-reduces, read from the saved vectors'
+``meta["distributed"]``; a ring all-reduce sends about 2(P-1)/P of it per rank.
+
+    python benchmarks/bench_distributed.py --ranks 0,2,4,8               # quality table (0 = single process)
+    python benchmarks/bench_distributed.py --ranks 0,2 --sync-words 100000,300000,1000000
+    python benchmarks/bench_distributed.py --speed --runs 3                # 2 ranks x 1 thread vs 1 x 1
+
+The corpus is the first ``--words`` words of en-mix, 1,000 words per line (bench_word2vec's cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_word2vec import make_corpus  # noqa: E402  (same directory)
+from quality_word2vec import evaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+LOCK = "/tmp/firth-heavy.lock"
+
+
+@contextlib.contextmanager
+def lock(enabled: bool):
+    if not enabled:
+        yield
+        return
+    with open(LOCK, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool) -> dict:
+    common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
+              "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
+    if ranks == 0:  # the single process, no torch
+        cmd = [PY, "-m", "firth", *common]
+    else:
+        cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
+               "--distributed", "--sync-words", str(sync_words), "--sync-mode", mode]
+        cmd.remove("-q")  # rank 0's summary line carries the sync figures
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with lock(use_lock):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if p.returncode:
+        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    r = {"wall_s": round(wall, 2)}
+    m = re.search(r"(\d+) syncs, ([\d.]+) MiB per sync per rank", p.stderr)
+    if m:
+        r.update(syncs=int(m.group(1)), mib_per_sync_per_rank=float(m.group(2)),
+                 mib_per_epoch_per_rank=round(int(m.group(1)) * float(m.group(2)) / args.epochs, 1))
+    return r
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--words", type=int, default=5_000_000)
+    ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
+    ap.add_argument("--sync-words", default="100000")
+    ap.add_argument("--mode", default="sum", help="sum, mean, or sum,mean")
+    ap.add_argument("--model", default="sg")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--speed", action="store_true", help="whole-process words/s: 2 ranks vs the single process, --runs each, interleaved")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--no-lock", action="store_true")
+    ap.add_argument("--log", default=None, help="append each result as a JSON line")
+    a = ap.parse_args(argv)
+    corpus = make_corpus(a.words or None)
+    tmp = Path(tempfile.mkdtemp(prefix="firth-bench-dist-"))
+    use_lock = not a.no_lock
+    rows = []
+
+    def log(r):
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+        if a.log:
+            with open(a.log, "a") as f:
+                f.write(json.dumps(r) + "\n")
+
+    syncs = [int(x) for x in a.sync_words.split(",")]
+    if a.speed:
+        words = a.words * a.epochs
+        times = {0: [], 2: []}
+        for k in range(a.runs):
+            for ranks in (0, 2):
+                r = run_firth(corpus, tmp / f"speed-{ranks}-{k}.bin", ranks, a, syncs[0], "sum", use_lock)
+                times[ranks].append(r["wall_s"])
+        m0, m2 = statistics.median(times[0]), statistics.median(times[2])
+        log({"what": "speed", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
+             "single_s": times[0], "two_ranks_s": times[2], "single_words_per_s": round(words / m0),
+             "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": syncs[0]})
+        return
+    base = None
+    for ranks in [int(x) for x in a.ranks.split(",")]:
+        for sw in (syncs if ranks > 0 else [0]):
+            for mode in (a.mode.split(",") if ranks > 0 else ["-"]):
+                out = tmp / f"v-{ranks}-{sw}-{mode}.bin"
+                r = run_firth(corpus, out, ranks, a, sw, mode, use_lock)
+                r.update(evaluate(out))
+                r.update({"ranks": ranks, "sync_words": sw, "mode": mode, "words": a.words, "epochs": a.epochs,
+                          "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+                if ranks == 1 and sw == syncs[0] or ranks == 0:
+                    base = base or r
+                if base is not None and r is not base:
+                    r["d_google"] = round(r["google_acc"] - base["google_acc"], 2)
+                    r["d_ws353"] = round(r["ws353_spearman"] - base["ws353_spearman"], 4)
+                log(r)
+
+
+if __name__ == "__main__":
+    main()
