@@ -30,13 +30,22 @@ import numpy as np
 _U = 2.0**-24  # float32 unit roundoff
 BLOCK = 1 << 16  # rows per block of the exact path (64k x 300 float32 = 78 MB)
 # One parallel kernel at a time: Numba's workqueue threading layer refuses concurrent
-# launches, and on a small machine two would only fight for the same cores.
+# launches, and on a small machine two would only fight for the same cores. Rows go to the
+# threads in chunks as they ask for them (not one fixed half each), so a thread whose core
+# is taken by another process does not hold up the whole query.
 _KERNEL_LOCK = threading.Lock()
+_CHUNK = 16384  # rows per chunk of a parallel screen (about 5 MB of int8 codes)
 
 
 def _one_at_a_time(fn, *args):
+    import numba
+
     with _KERNEL_LOCK:
-        return fn(*args)
+        old = numba.set_parallel_chunksize(_CHUNK)
+        try:
+            return fn(*args)
+        finally:
+            numba.set_parallel_chunksize(old)
 
 
 class NeighbourIndex:
