@@ -40,6 +40,10 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
     """Train a classifier from files. Without ``dev_path``, 10% of train is held out (seeded)
     for early stopping; the averaged classifier is then refitted on all of train for the
     chosen number of epochs (cheap, and the held-out tenth is not wasted)."""
+    if arch == "avg":
+        from firth.tasks import ddp
+
+        ddp.refuse("--arch avg")  # under torchrun: the biLSTM only
     full = read_classification(train_path)
     ova = arch == "avg" and avg_config is not None and avg_config.loss == "ova"
     if not ova:

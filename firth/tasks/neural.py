@@ -27,6 +27,7 @@ import torch
 
 from firth.errors import FirthError
 from firth.io import atomic_dir
+from firth.tasks import ddp
 from firth.tasks.data import Labels
 
 CLASSIFIER_FORMAT = "firth-classifier-rnn/1"
@@ -155,8 +156,10 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     Returns history."""
     from firth.rnn import UNK_INDEX
 
-    rng = np.random.RandomState(seed)
-    gen = torch.Generator().manual_seed(seed)
+    dist = ddp.group()  # None in a single process; under torchrun: DistributedDataParallel (firth/tasks/ddp.py)
+    rng = np.random.RandomState(seed)  # the batch order: the same on every rank
+    gen = torch.Generator().manual_seed(dist.seed(seed) if dist else seed)
+    net = model
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.Adam(params, lr=opts.lr)
     hold = int(opts.freeze_epochs or 0)
@@ -178,6 +181,9 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     for ep in range(opts.epochs):
         for p in held:  # no grad -> Adam skips the parameter
             p.requires_grad_(ep >= hold)
+        if dist is not None and (ep == 0 or (held and ep == hold)):
+            net = None  # DDP takes the parameters that need gradients when wrapped: rewrap when they change
+            net = dist.wrap(model)
         model.train()
         tot, n = 0.0, 0
         for bi in rng.permutation(len(train_batches)):
@@ -188,7 +194,7 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
                 mask = torch.rand(x.shape, generator=gen) < p
                 batch = dict(batch, x=torch.where(mask, torch.full_like(x, UNK_INDEX), x))
             optim.zero_grad()
-            loss = loss_fn(model, idx, batch)
+            loss = loss_fn(net, idx, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             optim.step()
@@ -198,12 +204,19 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
                 bar.update(1)
                 bar.set_postfix(epoch=ep + 1, loss=f"{tot / max(n, 1):.4f}",
                                 **({"dev": f"{history[-1]['dev']:.4f}"} if history and "dev" in history[-1] else {}))
-            if limit and time.perf_counter() - t0 > limit:
+            over = bool(limit) and time.perf_counter() - t0 > limit
+            if dist is not None and limit:
+                over = dist.any(over)
+            if over:
                 stopped = "time"
                 break
+        if dist is not None:
+            tot, n = dist.sum(tot, n)
         rec = {"epoch": ep + 1, "loss": tot / max(n, 1), "seconds": round(time.perf_counter() - t0, 1)}
         if dev_eval is not None:
             score = dev_eval(model)
+            if dist is not None:
+                score = dist.rank0(score)
             rec["dev"] = score
             if score > best:
                 best, bad = score, 0
@@ -265,7 +278,10 @@ class _Neural:
         return self.net.embed
 
     def save(self, path, inputs=()):
-        """Write the model directory atomically; ``inputs``: paths it may not replace."""
+        """Write the model directory atomically; ``inputs``: paths it may not replace.
+        Under torchrun only rank 0 writes."""
+        if not ddp.is_writer():
+            return
         from firth.rnn import save_model
 
         meta = {"format": self.fmt, "arch": "bilstm", "labels": self.labels.names, "options": asdict(self.config),
@@ -333,7 +349,7 @@ class AcceptorClassifier(_Neural):
                   dropout=o.dropout if o.layers > 1 else 0.0)
         self.net = RNNAcceptor(rnn, len(self.labels), embed=embed, hidden=o.mlp_hidden, pooling=o.pooling,
                                dropout=o.dropout)
-        batches = _prebatch(embed, train_docs, make_batches([len(d) for d in train_docs], o.batch_size))
+        batches = _prebatch(embed, train_docs, ddp.shard(make_batches([len(d) for d in train_docs], o.batch_size)))
         dev_eval = None
         if dev_docs:
             dev_y = self.labels.encode(dev_labels)
@@ -385,7 +401,7 @@ class RNNTagger(_Neural):
         rnn = RNN(o.cell, embed.output_size, o.hidden, num_layers=o.layers, bidirectional=True,
                   dropout=o.dropout if o.layers > 1 else 0.0)
         self.net = RNNTransducer(rnn, len(self.labels), embed=embed, hidden=o.mlp_hidden, dropout=o.dropout)
-        idx_batches = make_batches([len(s) for s in train_sents], o.batch_size)
+        idx_batches = ddp.shard(make_batches([len(s) for s in train_sents], o.batch_size))
         batches = []
         for b, batch in _prebatch(embed, train_sents, idx_batches):
             T = batch["x"].shape[1]
