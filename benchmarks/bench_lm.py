@@ -201,7 +201,8 @@ def main():
     ap.add_argument("--anchor-seconds", type=float, default=75,
                     help="timeout of the anchor's speed probe; 0 = no anchor at all")
     ap.add_argument("--anchor-speed", type=float, help="the anchor's tokens/s from an earlier probe (skips the probe)")
-    ap.add_argument("--once", default="", help="configurations run in the first repeat only")
+    ap.add_argument("--once", default="", help="configurations run once (seed 1, the first repeat's budget), "
+                                                "after the repeats")
     ap.add_argument("--same-tokens", action="store_true",
                     help="firth trains on exactly the anchor's epoch (--token-budget) instead of --minutes: the same "
                          "text for both, robust to a loaded machine; speed is compared separately (tokens/s)")
@@ -227,14 +228,19 @@ def main():
         record(run_anchor_probe(args.anchor_seconds, out_dir, args.threads))
         speed = results[-1]["tokens_per_s"]
     once = [c for c in args.once.split(",") if c]
+    first_tokens = 0
     for seed in range(1, args.repeats + 1):
         tokens = 0
         if anchor:
             record(run_anchor_budget(args.minutes, speed, seed, out_dir, args.threads))
             if args.same_tokens and "error" not in results[-1]:
                 tokens = results[-1]["train_tokens"]
-        for name in configs + (once if seed == 1 else []):
+        for name in configs:
             record({**run_firth(name, args.minutes, out_dir, args.threads, seed, tokens), "seed": seed})
+        if seed == 1:
+            first_tokens = tokens
+    for name in once:  # after the repeats: the comparisons that matter most come first
+        record({**run_firth(name, args.minutes, out_dir, args.threads, 1, first_tokens), "seed": 1})
     configs += once
     print(f"\nmedians over {args.repeats} run(s), {args.minutes} min of training each:")
     summary = {}
