@@ -74,6 +74,12 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     if m:
         r.update(syncs=int(m.group(1)), mib_per_sync_per_rank=float(m.group(2)),
                  mib_per_epoch_per_rank=round(int(m.group(1)) * float(m.group(2)) / args.epochs, 1))
+    m = re.search(r"([\d.]+) s in syncs, (\d+) rows synced", p.stderr)
+    if m:
+        r.update(sync_s_rank0=float(m.group(1)), rows_synced=int(m.group(2)))
+    m = re.search(r": ([\d,]+) words x (\d+) dims", p.stderr)
+    if m:
+        r.update(vocab=int(m.group(1).replace(",", "")), dim=int(m.group(2)))
     return r
 
 

@@ -417,7 +417,8 @@ def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_word
                 secs = trainer.train_seconds or 1e-9
                 print(f"wrote {output}: {len(kv):,} words x {kv.vector_size} dims; {comm.size} ranks; "
                       f"{words:,} words trained in {secs:.1f} s ({words / secs:,.0f} words/s); "
-                      f"{stats['syncs']} syncs, {stats['payload_bytes_per_sync'] / 2**20:.2f} MiB per sync per rank; "
+                      f"{stats['syncs']} syncs, {stats['payload_bytes_per_sync'] / 2**20:.2f} MiB per sync per rank, "
+                      f"{stats['sync_seconds']:.2f} s in syncs, {stats['rows_synced']} rows synced; "
                       f"loss per epoch: {', '.join(f'{x:.4f}' for x in trainer.epoch_losses)}; "
                       f"total {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         comm.step = "the end of the job"

@@ -134,3 +134,13 @@ def test_distributed_without_torchrun_is_one_line_and_imports_no_torch(corpus, t
         "firth: error: --distributed: no torchrun environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT not set); "
         "launch with `torchrun --nproc-per-node N -m firth train ... --distributed`, or drop --distributed"
     ]
+
+
+def test_distributed_is_the_only_train_module_that_imports_torch():
+    """docs/ARCHITECTURE.md: single-process `firth train` never imports torch (its run is
+    checked in test_word2vec.test_training_never_imports_torch); only this module may."""
+    import re
+
+    found = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "firth" / "train").rglob("*.py")
+                   if re.search(r"^\s*(import torch|from torch)", p.read_text(encoding="utf-8"), re.M))
+    assert found == ["firth/train/distributed.py"]
