@@ -172,3 +172,55 @@ def test_bucket_helpers_match_numpy(bound):
     pos, found = _bucket_rows(u[::2], q, bound)
     np.testing.assert_array_equal(found, np.isin(q, u[::2]))
     np.testing.assert_array_equal(u[::2][pos[found]], q[found])
+
+
+def test_snapshot_quantiser_matches_reference():
+    from firth.tasks.kernels import dequantize_rows, dequantize_rows_reference, quantize_rows, quantize_rows_reference
+
+    rng = np.random.RandomState(3)
+    W = (rng.standard_normal((50, 7)) * rng.uniform(1e-4, 2.0, (50, 1))).astype(np.float32)
+    W[4] = 0.0  # a zero row: scale 0, restored as zeros
+    q, s = np.empty(W.shape, np.int8), np.empty(len(W), np.float32)
+    quantize_rows(W, q, s)
+    q_ref, s_ref = quantize_rows_reference(W)
+    np.testing.assert_array_equal(q, q_ref)
+    np.testing.assert_array_equal(s, s_ref)
+    assert np.abs(q).max() == 127 and not q[4].any() and s[4] == 0
+    back = np.empty_like(W)
+    dequantize_rows(q, s, back)
+    np.testing.assert_array_equal(back, dequantize_rows_reference(q, s))
+    # within half a step of the original, every element
+    assert np.all(np.abs(back - W) <= s[:, None] / 2 * (1 + 1e-5) + 1e-12)
+
+
+def test_early_stopping_restores_the_kept_epoch():
+    """Dev accuracy 0.5, 1.0, 0.0, 0.0 (forced): epoch 2 is kept. The model returned is epoch
+    2's: W_out exactly, W_in its int8 snapshot (within half a step of each row's scale)."""
+    from firth.tasks.kernels import dequantize_rows_reference, quantize_rows_reference
+
+    docs, labels = toy(120)
+    cfg = AvgConfig(dim=8, epochs=4, threads=1, seed=3, patience=10, select_se=0.0)
+    ref = AvgClassifier(cfg).fit(docs, labels, progress=False, stop_after=2)  # epoch 2's weights, same seed
+    m = AvgClassifier(cfg)
+    accs = iter([0.5, 1.0, 0.0, 0.0])
+
+    def fake_proba(ids, offs):
+        gold = m.labels.encode(labels[:40])
+        right = np.random.RandomState(0).rand(len(gold)) < next(accs)
+        top = np.where(right, gold, 1 - gold)
+        return np.eye(2, dtype=np.float32)[top]
+
+    m._proba = fake_proba
+    m.fit(docs, labels, docs[:40], labels[:40], progress=False)
+    assert [r["dev_accuracy"] for r in m.history][1] == 1.0 and len(m.history) == 4 and m.best_epoch == 2
+    np.testing.assert_array_equal(m.W_out, ref.W_out)
+    q, s = quantize_rows_reference(ref.W_in)
+    np.testing.assert_array_equal(m.W_in, dequantize_rows_reference(q, s))
+    assert np.abs(m.W_in - ref.W_in).max() <= s.max() / 2 * (1 + 1e-5)
+    # the last epoch kept: the trained float32 weights themselves, no quantisation
+    m2 = AvgClassifier(cfg)
+    m2._proba = lambda ids, offs: np.eye(2, dtype=np.float32)[m2.labels.encode(labels[:40])]
+    m2.fit(docs, labels, docs[:40], labels[:40], progress=False)
+    full = AvgClassifier(cfg).fit(docs, labels, progress=False)
+    assert m2.best_epoch == 4
+    np.testing.assert_array_equal(m2.W_in, full.W_in)
