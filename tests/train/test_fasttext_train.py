@@ -169,3 +169,36 @@ def test_uniform_init_is_uniform_and_independent_of_the_thread_split():
     out3 = np.empty_like(out1)
     K.uniform_rows(out3, 0, 5000, np.float32(0.0625), 8)
     assert not np.array_equal(out1, out3)  # the seed matters
+
+
+@pytest.mark.parametrize("model", ["sg", "cbow"])
+def test_reported_loss_is_the_mean_per_example_of_the_epoch(model):
+    """``epoch_losses[e]`` = the epoch's summed negative-sampling loss (positive + negatives,
+    each pair's computed just before its update) / its examples ((centre, context) pairs for
+    skip-gram, centre words for CBOW), checked against the literal oracle; ``running_losses``
+    is what fastText prints: the mean since the start of training."""
+    from firth.train.kernels import job_seed
+
+    rng = np.random.default_rng(4)
+    sents = [list(rng.choice(WORDS, size=12)) for _ in range(40)]
+    m = FastText(model=model, dim=8, epochs=2, min_count=1, bucket=50, workers=1, seed=5, progress=False)
+    m.build_vocab(sents)
+    s0, s1 = m.syn0.copy(), m.syn1.copy()
+    m.train()
+    enc = m._encoded
+    off, rows, _ = m._subword_tables()
+    prob, alias = m.vocab.noise_table(m.ns_exponent)
+    keep = m.vocab.keep_probs(m.sample)
+    T = int(enc.offsets[-1])
+    fn = R.train_ft_sg if model == "sg" else R.train_ft_cbow
+    sums, exs = [], []
+    for e in range(2):  # one job per epoch; lr decays linearly from 0.05 to 0 over both epochs
+        a0, a1 = m.alpha * (1 - e / 2), m.alpha * (1 - (e + 1) / 2)
+        loss, _, ex = fn(enc.ids, enc.offsets, 0, len(enc.offsets) - 1, s0, s1, off, rows, keep, prob, alias,
+                         m.window, m.negative, a0, a1, np.uint64(job_seed(5, e, 0)))
+        sums.append(loss)
+        exs.append(ex)
+    assert m.epoch_loss_sums == pytest.approx(sums, rel=1e-4)
+    assert m.epoch_losses == pytest.approx([s / n for s, n in zip(sums, exs)], rel=1e-4)
+    assert m.running_losses == pytest.approx([sums[0] / exs[0], sum(sums) / sum(exs)], rel=1e-4)
+    assert T > 0 and m.alpha == 0.05 and m.min_alpha == 0.0  # fastText's defaults

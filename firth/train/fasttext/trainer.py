@@ -154,6 +154,18 @@ class FastText(Word2Vec):
             self.print_memory()
         return super().train(corpus, epochs=epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
+    @property
+    def running_losses(self) -> list[float]:
+        """After each epoch, the mean loss per example since the start of training: the
+        number fastText prints (``avg.loss``; it never resets between epochs). firth's own
+        ``epoch_losses`` are per epoch; docs/fasttext.md says why either can rise while lr falls."""
+        out, tot, n = [], 0.0, 0
+        for s, mean in zip(self.epoch_loss_sums, self.epoch_losses):
+            tot += s
+            n += round(s / mean) if mean else 0
+            out.append(tot / n if n else float("nan"))
+        return out
+
     # ------------------------------------------------------------------ results
     @property
     def wv(self):
