@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "lm" / "en-mix-lm"
 ANCHOR = ROOT.parent / "shared" / "anchors" / "pytorch-word-language-model"
 LOCK = "/tmp/firth-heavy.lock"
+NO_LOCK = False  # --no-lock: the caller holds the lock around this whole script
 PY = sys.executable
 FIRTH = str(Path(sys.executable).with_name("firth"))
 
@@ -64,7 +65,7 @@ def timed(cmd, env=None, timeout=None, cwd=None):
     """Run under the shared lock with /usr/bin/time: (returncode, output, seconds, peak RSS MiB).
     ``timeout`` (seconds) is applied inside the lock, to the program itself (coreutils timeout)."""
     inner = (["timeout", str(int(timeout))] if timeout else []) + cmd
-    full = ["flock", LOCK, "/usr/bin/time", "-f", "MAXRSS %M"] + inner
+    full = ([] if NO_LOCK else ["flock", LOCK]) + ["/usr/bin/time", "-f", "MAXRSS %M"] + inner
     t0 = time.perf_counter()
     p = subprocess.run(full, env=env, cwd=cwd, capture_output=True, text=True)
     out, rc = p.stdout + p.stderr, p.returncode
@@ -192,6 +193,32 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
+def summarize(results, names):
+    """Medians per configuration over its successful runs, and the ratios to the anchor."""
+    print(f"\nmedians over the runs of each configuration:")
+    summary = {}
+    for name in names:
+        rs = [r for r in results if r["config"] == name and "error" not in r]
+        if not rs:
+            print(f"  {name}: no successful run")
+            continue
+        summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
+                                                                  "train_tokens", "peak_rss_mib", "train_seconds")}
+        print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
+              f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
+              f"{summary[name]['train_tokens']:.0f} tokens in {summary[name]['train_seconds']:.0f} s, "
+              f"peak RSS {summary[name]['peak_rss_mib']:.0f} MiB")
+    base = summary.get("anchor")
+    for name in names:
+        if base and name in summary and name != "anchor":
+            print(f"  {name} / anchor: test ppl ratio {summary[name]['test_ppl'] / base['test_ppl']:.3f}, "
+                  f"tokens/s ratio {summary[name]['tokens_per_s'] / base['tokens_per_s']:.2f}")
+    if "lstm" in summary and "lstm-adaptive" in summary:
+        a, f = summary["lstm-adaptive"], summary["lstm"]
+        print(f"  adaptive / full softmax: tokens/s ratio {a['tokens_per_s'] / f['tokens_per_s']:.2f}, "
+              f"test ppl {a['test_ppl']:.2f} vs {f['test_ppl']:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=3.0, help="training budget per run (firth and the anchor)")
@@ -206,10 +233,22 @@ def main():
     ap.add_argument("--same-tokens", action="store_true",
                     help="firth trains on exactly the anchor's epoch (--token-budget) instead of --minutes: the same "
                          "text for both, robust to a loaded machine; speed is compared separately (tokens/s)")
+    ap.add_argument("--seeds", help="comma-separated seeds (instead of --repeats: seeds 1..N)")
+    ap.add_argument("--token-budget", type=int, default=0,
+                    help="firth runs stop after this many training tokens (without an anchor run in this process)")
+    ap.add_argument("--no-lock", action="store_true", help="do not take the lock per run (the caller holds it)")
+    ap.add_argument("--summarize", nargs="+", metavar="JSONL", help="only print medians and ratios of recorded runs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="/tmp/bench_lm", help="scratch directory for models")
     ap.add_argument("--json", help="append results (one JSON object per line) to this file")
     args = ap.parse_args()
+    global NO_LOCK
+    NO_LOCK = args.no_lock
+    if args.summarize:
+        rs = [json.loads(line) for f in args.summarize for line in open(f) if line.strip()]
+        names = list(dict.fromkeys(r["config"] for r in rs if not r["config"].startswith("anchor speed")))
+        summarize(rs, sorted(names, key=lambda n: n != "anchor"))
+        return
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     configs = [c for c in args.configs.split(",") if c]
@@ -229,41 +268,21 @@ def main():
         speed = results[-1]["tokens_per_s"]
     once = [c for c in args.once.split(",") if c]
     first_tokens = 0
-    for seed in range(1, args.repeats + 1):
-        tokens = 0
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else range(1, args.repeats + 1)
+    for seed in seeds:
+        tokens = args.token_budget
         if anchor:
             record(run_anchor_budget(args.minutes, speed, seed, out_dir, args.threads))
             if args.same_tokens and "error" not in results[-1]:
                 tokens = results[-1]["train_tokens"]
         for name in configs:
             record({**run_firth(name, args.minutes, out_dir, args.threads, seed, tokens), "seed": seed})
-        if seed == 1:
+        if not first_tokens:
             first_tokens = tokens
     for name in once:  # after the repeats: the comparisons that matter most come first
         record({**run_firth(name, args.minutes, out_dir, args.threads, 1, first_tokens), "seed": 1})
     configs += once
-    print(f"\nmedians over {args.repeats} run(s), {args.minutes} min of training each:")
-    summary = {}
-    for name in (["anchor"] if anchor else []) + configs:
-        rs = [r for r in results if r["config"] == name and "error" not in r]
-        if not rs:
-            print(f"  {name}: no successful run")
-            continue
-        summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
-                                                                  "train_tokens", "peak_rss_mib")}
-        extra = f", {median([r['train_seconds'] for r in rs]):.0f} s trained"
-        print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
-              f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
-              f"peak RSS {summary[name]['peak_rss_mib']:.0f} MiB{extra}")
-    base = summary.get("anchor")
-    for name in configs:
-        if base and name in summary:
-            print(f"  {name} / anchor: test ppl ratio {summary[name]['test_ppl'] / base['test_ppl']:.3f}, "
-                  f"tokens/s ratio {summary[name]['tokens_per_s'] / base['tokens_per_s']:.2f}")
-    if "lstm" in summary and "lstm-adaptive" in summary:
-        a, f = summary["lstm-adaptive"], summary["lstm"]
-        print(f"  adaptive / full softmax: tokens/s ratio {a['tokens_per_s'] / f['tokens_per_s']:.2f}, "
-              f"test ppl {a['test_ppl']:.2f} vs {f['test_ppl']:.2f}")
+    summarize(results, (["anchor"] if anchor else []) + configs)
 
 
 if __name__ == "__main__":
