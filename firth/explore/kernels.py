@@ -57,24 +57,37 @@ def screen(codes, scale, resid, queries, qn, q1, tol, lo, hi):
             hi[i, k] = min(a + e, np.float32(1.0))
 
 
+LANES = 64  # codes rows are padded with zeros to a multiple of this (see screen_one)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
-def screen_one(codes, scale, resid, cnorm, qc, sq, qn, rqn, tol, hi):
+def screen_one(codes3, scale, resid, cnorm, qc2, sq, qn, rqn, tol, hi):
     """Upper bound ``hi[i]`` of unit row i's float32 cosine with one query given as int8
     codes ``qc`` * ``sq`` (+ a residual of norm ``rqn``; the query's norm is ``qn``).
+    ``codes3`` and ``qc2`` are the (zero-padded) codes viewed as blocks of LANES:
+    (rows, blocks, LANES) and (blocks, LANES).
 
     Row = scale*codes + r (|r| <= resid), query = sq*qc + rq (|rq| <= rqn), so
     row . query = scale*sq*(codes . qc) + scale*codes . rq + r . query, and the last two
     terms are at most cnorm*rqn + resid*qn (Cauchy-Schwarz). codes . qc is summed in int32,
-    exactly (|sum| <= 300 * 127 * 127 < 2**31; converted to float32 exactly below 2**24);
-    ``tol`` covers the few float32 roundings here and those of the exact float32 dot
-    product the answer is scored with. Int8 products: one pass over a quarter of the bytes
-    of the float32 matrix, several times as many lanes per instruction as float32."""
-    n, d = codes.shape
+    exactly (|sum| <= d * 127 * 127 < 2**31; converted to float32 exactly below 2**24);
+    ``tol`` covers the few float32 roundings here and those of the exact dot product the
+    answer is scored with.
+
+    Speed: each block has a fixed trip count and indices LLVM knows are in range, so it is
+    vectorised whole (vpmaddwd); a plain loop over d = 300 left a scalar tail, and computed
+    indices (b * LANES + j) were not vectorised at all."""
+    n, nb, lanes = codes3.shape
     for i in numba.prange(n):
         acc = np.int32(0)
-        for j in range(d):
-            acc += np.int32(codes[i, j]) * np.int32(qc[j])
-        hi[i] = np.float32(acc) * (scale[i] * sq) + (resid[i] * qn + cnorm[i] * rqn + tol)
+        for b in range(nb):
+            s = np.int32(0)
+            for j in range(LANES):
+                s += np.int32(codes3[i, b, j]) * np.int32(qc2[b, j])
+            acc += s
+        # Numba types the sums int64; truncating to int32 (exact: |acc| < 2**31) before
+        # anything else reads them lets LLVM sum in 32 bits (vpmaddwd), not 64 (vpmuldq)
+        hi[i] = np.float32(np.int32(acc)) * (scale[i] * sq) + (resid[i] * qn + cnorm[i] * rqn + tol)
 
 
 def quantize(unit: np.ndarray):

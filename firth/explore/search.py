@@ -66,16 +66,17 @@ class NeighbourIndex:
     def build(self, progress=None) -> None:
         """Build the int8 screen (and every row norm) block by block; safe to run in a
         thread while queries are answered by the exact path."""
-        from firth.explore.kernels import quantize
+        from firth.explore.kernels import LANES, quantize
 
-        codes = np.empty((self.n, self.dim), dtype=np.int8)
+        padded = -(-self.dim // LANES) * LANES  # zero codes after dim: screen_one's blocks
+        codes = np.zeros((self.n, padded), dtype=np.int8)
         scale = np.empty(self.n, dtype=np.float32)
         resid = np.empty(self.n, dtype=np.float32)
         cnorm = np.empty(self.n, dtype=np.float32)
         for b, s in enumerate(range(0, self.n, self.block)):
             e = min(self.n, s + self.block)
             unit = self._unit_block(b, s, e)
-            codes[s:e], scale[s:e], resid[s:e], cnorm[s:e] = quantize(unit)
+            codes[s:e, : self.dim], scale[s:e], resid[s:e], cnorm[s:e] = quantize(unit)
             if progress:
                 progress(e, self.n)
         self._codes, self._scale, self._resid, self._cnorm = codes, scale, resid, cnorm
@@ -152,7 +153,9 @@ class NeighbourIndex:
         hi = np.empty((n, len(Q)), dtype=np.float32)
         qn = np.linalg.norm(Q, axis=1).astype(np.float32)
         q1 = np.abs(Q).sum(axis=1).astype(np.float32)
-        _one_at_a_time(screen, self._codes[:n], self._scale[:n], self._resid[:n], Q, qn, q1,
+        Qp = np.zeros((len(Q), self._codes.shape[1]), dtype=np.float32)  # the codes' zero padding
+        Qp[:, : self.dim] = Q
+        _one_at_a_time(screen, self._codes[:n], self._scale[:n], self._resid[:n], Qp, qn, q1,
                           np.float32((self.dim + 2) * _U), lo, hi)
         lo, hi = bounds(lo, hi, combine)
         return self._rerank(hi, Q, combine, k, excl)
@@ -160,11 +163,12 @@ class NeighbourIndex:
     def screen_one(self, q: np.ndarray, hi: np.ndarray) -> None:
         """hi[i] >= the float32 cosine of unit row i with the unit query q, for i < len(hi)
         (kernels.screen_one; screen_one_reference is its readable version)."""
-        from firth.explore.kernels import screen_one
+        from firth.explore.kernels import LANES, screen_one
 
         n = len(hi)
-        _one_at_a_time(screen_one, self._codes[:n], self._scale[:n], self._resid[:n], self._cnorm[:n],
-                          *self._query_terms(q), hi)
+        qc, *rest = self._query_terms(q)
+        _one_at_a_time(screen_one, self._codes[:n].reshape(n, -1, LANES), self._scale[:n], self._resid[:n],
+                       self._cnorm[:n], qc.reshape(-1, LANES), *rest, hi)
 
     def _query_terms(self, q: np.ndarray):
         """(codes, scale, |q|, |residual|, tol) of one query, norms rounded up; tol bounds
@@ -173,9 +177,10 @@ class NeighbourIndex:
         q = np.asarray(q, dtype=np.float32)
         m = float(np.abs(q).max()) if len(q) else 0.0
         sq = np.float32(m / 127.0 if m > 0 else 1.0)
-        qc = np.rint(q / sq).clip(-127, 127).astype(np.int8)
+        qc = np.zeros(self._codes.shape[1], dtype=np.int8)  # padded as the codes are
+        qc[: self.dim] = np.rint(q / sq).clip(-127, 127)
         q64 = q.astype(np.float64)
-        rqn = float(np.linalg.norm(q64 - qc.astype(np.float64) * float(sq))) * (1 + 1e-6)
+        rqn = float(np.linalg.norm(q64 - qc[: self.dim].astype(np.float64) * float(sq))) * (1 + 1e-6)
         qn = float(np.linalg.norm(q64)) * (1 + 1e-6)
         tol = 2 * (self.dim + 16) * _U * max(1.0, self._cnorm_max + 1e-3) * (qn + rqn)
         return qc, sq, np.float32(qn), np.float32(rqn), np.float32(tol)
