@@ -260,6 +260,12 @@ def check_output(path, kind: str | None = None, *, is_dir: bool = False, inputs=
         raise FirthError(f"{path}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise FirthError(f"{path}: cannot write in {parent} (permission denied or read-only); choose another {option} path")
+    try:  # access() says yes to root everywhere and knows nothing of /proc: create a file there
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise FirthError(f"{path}: cannot write in {parent} ({e.strerror or e}); choose another {option} path") from None
     here = Path(os.path.abspath(path))
     if Path.cwd().is_relative_to(here) or str(path.name) in ("", ".", ".."):
         raise FirthError(f"{path}: the {option} may not be the current directory or one above it; name a new path")
@@ -283,6 +289,18 @@ def check_output(path, kind: str | None = None, *, is_dir: bool = False, inputs=
 
 
 # ------------------------------------------------------------------ writers
+
+
+def check_file_output(path, inputs=(), option: str = "-o", kind: str = "vectors", accept=None) -> Path:
+    """:func:`check_output` for a file output, also refused inside an input *directory* (a
+    later run would read it as input)."""
+    path = check_output(path, kind, inputs=inputs, option=option, accept=accept)
+    here = Path(os.path.abspath(path))
+    for inp in inputs:
+        if inp is not None and Path(inp).is_dir() and here.is_relative_to(os.path.abspath(inp)):
+            raise FirthError(f"{path}: the {option} file would be inside the input directory {inp}, where a later "
+                             f"run would read it as input; choose another {option} path")
+    return path
 
 
 def _write_error(path: Path, e: OSError) -> FirthError:

@@ -132,11 +132,21 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     register(sub)
     args = ap.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    import signal
+
+    from firth.cli import _terminate
+
+    previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM unwinds like Ctrl-C, as in `firth`
     try:
         return cmd_train(args)
     except FirthError as e:
         print(f"firth: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("firth: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -232,6 +232,8 @@ class EncodedCorpus:
             if self.n_tokens == 0:
                 self._ids = np.zeros(0, dtype=np.int32)
             else:
+                if self._workdir is None:  # closed: its file (a /proc/self/fd link) is gone
+                    raise FirthError("the encoded corpus was closed; encode the corpus again")
                 self._mm = np.memmap(self.ids_path, dtype=np.int32, mode="r+", shape=(self.n_tokens,))
                 self._ids = self._mm.view(np.ndarray)
         return self._ids
@@ -300,6 +302,49 @@ class EncodedCorpus:
             self._workdir = None
 
 
+class TempIds:
+    """The temporary file of a corpus' ids, never left behind.
+
+    On Linux the file is created, kept open, and its name and directory are removed at once:
+    the ids live in an unnamed file reached through ``/proc/self/fd``, which the kernel frees
+    however the process ends (SIGTERM, Ctrl-C, SIGKILL, a crash). Elsewhere: a
+    ``firth-corpus-*`` temporary directory removed by ``cleanup()`` (called on every error,
+    interruption and ``close()``).
+    """
+
+    def __init__(self, workdir=None):
+        self._dir = tempfile.TemporaryDirectory(prefix="firth-corpus-", dir=workdir)
+        self.path = Path(self._dir.name) / "ids.i32"
+        self._fd = None
+        if os.path.isdir("/proc/self/fd"):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError:
+                return
+            self._fd = fd
+            try:
+                os.unlink(self.path)
+                self._dir.cleanup()
+            except OSError:
+                pass
+            self.path = Path(f"/proc/self/fd/{fd}")
+
+    def cleanup(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._dir.cleanup()
+
+    def __del__(self):
+        try:
+            self.cleanup()
+        except Exception:
+            pass
+
+
 def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTENCE_LENGTH, workdir=None) -> EncodedCorpus:
     """Read ``source`` once: count words and write provisional ids to a temp file.
 
@@ -322,8 +367,8 @@ def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTEN
         raise FirthError(f"max_sentence_length: must be >= 1, got {max_sentence_length}")
     limit = int(max_sentence_length)
 
-    tmp = tempfile.TemporaryDirectory(prefix="firth-corpus-", dir=workdir)
-    ids_path = Path(tmp.name) / "ids.i32"
+    tmp = TempIds(workdir)
+    ids_path = tmp.path
     if paths is not None and _fast_ok(normalizer):
         try:
             return _encode_files_fast(paths, normalizer, limit, tmp, ids_path)

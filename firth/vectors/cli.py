@@ -104,6 +104,11 @@ def cmd_analogy(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from firth.io import check_file_output
+
+    from firth.vectors.formats import is_vectors_file
+
+    check_file_output(args.output, inputs=[args.vectors], option="output", accept=is_vectors_file)  # before loading
     kv = _load(args)
     kv.save(args.output, format=args.format)
     if args.format != "native" and not kv.normalizer.is_identity:

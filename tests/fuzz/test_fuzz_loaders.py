@@ -282,7 +282,7 @@ LOADERS = ["vectors", "classifier", "index", "rnn", "tagger", "checkpoint"]
 @pytest.mark.parametrize("loader", LOADERS)
 def test_mutated_files_load_or_fail_in_one_line(loader, seeds, worker, tmp_path):
     sources = seeds(loader)
-    counts = {"ok": 0, "firth": 0, "bad": 0}
+    counts = {"ok": 0, "firth": 0, "bad": 0, "crash": 0, "hang": 0}
     failures = []
     start = time.monotonic()
     box = {"n": 0}
@@ -313,14 +313,17 @@ def test_mutated_files_load_or_fail_in_one_line(loader, seeds, worker, tmp_path)
         key = res if res in ("ok", "firth") else "bad"
         counts[key] += 1
         if key == "bad":
+            for k in ("crash", "hang"):
+                counts[k] += res.startswith(k)
             kept = tmp_path.parent / f"fuzz-failure-{loader}-{len(failures)}"
             if not kept.exists():
                 shutil.copytree(target.parent, kept)
             failures.append(f"{victim.relative_to(target.parent)}: {res} (kept in {kept})")
 
     run()
+    counts["examples"] = counts["ok"] + counts["firth"] + counts["bad"]
     if STATS:
         with open(STATS, "a") as f:
             f.write(json.dumps({"loader": loader, **counts, "seconds": round(time.monotonic() - start, 1)}) + "\n")
-    assert not failures, f"{len(failures)} of {sum(counts.values())} mutated {loader} files:\n" + "\n".join(failures[:20])
+    assert not failures, f"{len(failures)} of {counts['examples']} mutated {loader} files:\n" + "\n".join(failures[:20])
     assert counts["firth"] > 0  # the mutations do reach the checks

@@ -236,7 +236,7 @@ np.save(sys.argv[3], m.wv.vectors)
 """
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])  # the first save (directory, epoch, index), the second's epoch, index
+@pytest.mark.parametrize("n", [2, 3, 5])  # renames: 1 directory, 2 epoch 1, 3 index, 4 epoch 2, 5 index
 def test_kill_at_every_rename_of_a_checkpoint_save_resumes(corpus, full, tmp_path, capfd, n):
     """SIGKILL before the n-th rename of a run (FIRTH_FAULT hook): the next run resumes from
     the newest complete epoch (never from scratch when one was saved) and ends with the

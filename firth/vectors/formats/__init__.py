@@ -25,6 +25,15 @@ _ZIP_MAGIC = ZIP_MAGIC
 _FASTTEXT_MAGIC = struct.pack("<i", FASTTEXT_MAGIC)  # Facebook fastText .bin / .ftz
 
 
+def is_vectors_file(path) -> bool:
+    """Whether ``path`` holds vectors in a format firth reads (an output firth may replace)."""
+    try:
+        detect_format(path)
+        return True
+    except (FirthError, OSError):
+        return False
+
+
 def detect_format(path) -> str:
     """'native', 'fasttext-bin', 'word2vec-binary' or 'word2vec-text' (also .vec/GloVe text)."""
     path = Path(path)
