@@ -49,7 +49,7 @@ def _one_at_a_time(fn, *args):
 
 
 class NeighbourIndex:
-    def __init__(self, vectors: np.ndarray, block: int = BLOCK):
+    def __init__(self, vectors: np.ndarray, block: int = BLOCK, keep_rows: bool = True):
         if vectors.ndim != 2:
             raise ValueError("vectors must be 2-d")
         self.vectors = vectors
@@ -57,6 +57,8 @@ class NeighbourIndex:
         self.block = int(block)
         self._norms = np.zeros(self.n, dtype=np.float32)
         self._have_norm = np.zeros((self.n + self.block - 1) // self.block, dtype=bool)
+        self.keep_rows = keep_rows
+        self._units = None  # the unit rows in memory (keep_rows), once built
         self._codes = self._scale = self._resid = self._cnorm = None
         self._hi = None  # the single-query screen's output, reused (under _qlock)
         self._qlock = threading.Lock()
@@ -65,7 +67,13 @@ class NeighbourIndex:
     # --------------------------------------------------------------- building
     def build(self, progress=None) -> None:
         """Build the int8 screen (and every row norm) block by block; safe to run in a
-        thread while queries are answered by the exact path."""
+        thread while queries are answered by the exact path.
+
+        With ``keep_rows`` the unit rows are also kept in memory (as large as the matrix):
+        a query re-scores a few dozen rows scattered over the file, and a page of a memory
+        map that the kernel has evicted costs a disk read (about 1 ms here: on this machine
+        DAMON pages out file pages unused for a few seconds, so without the copy a query
+        spent more time reading rows than screening a million)."""
         from firth.explore.kernels import LANES, quantize
 
         padded = -(-self.dim // LANES) * LANES  # zero codes after dim: screen_one's blocks
@@ -73,15 +81,19 @@ class NeighbourIndex:
         scale = np.empty(self.n, dtype=np.float32)
         resid = np.empty(self.n, dtype=np.float32)
         cnorm = np.empty(self.n, dtype=np.float32)
+        units = np.empty((self.n, self.dim), dtype=np.float32) if self.keep_rows else None
         for b, s in enumerate(range(0, self.n, self.block)):
             e = min(self.n, s + self.block)
             unit = self._unit_block(b, s, e)
             codes[s:e, : self.dim], scale[s:e], resid[s:e], cnorm[s:e] = quantize(unit)
+            if units is not None:
+                units[s:e] = unit
             if progress:
                 progress(e, self.n)
         self._codes, self._scale, self._resid, self._cnorm = codes, scale, resid, cnorm
         self._cnorm_max = float(cnorm.max()) if self.n else 0.0
         self._hi = np.empty(self.n, dtype=np.float32)
+        self._units = units
         self.ready.set()
 
     def _unit_block(self, b: int, s: int, e: int) -> np.ndarray:
@@ -102,6 +114,8 @@ class NeighbourIndex:
         idx = np.asarray(idx, dtype=np.int64)
         if len(idx) == 0:
             return np.empty((0, self.dim), dtype=np.float32)
+        if self._units is not None:  # the same numbers, computed once by build()
+            return self._units[idx]
         order = np.argsort(idx)
         rows = np.empty((len(idx), self.dim), dtype=np.float32)
         rows[order] = self.vectors[idx[order]]  # sorted reads: sequential pages of the memmap

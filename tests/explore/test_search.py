@@ -122,11 +122,16 @@ def test_screened_equals_blocked_exact_on_clusters(restrict):
     kv = _clustered()
     fast = NeighbourIndex(kv.vectors, block=700)
     fast.build()
+    mapped = NeighbourIndex(kv.vectors, block=700, keep_rows=False)  # re-scores from the matrix
+    mapped.build()
     slow = NeighbourIndex(kv.vectors, block=700)
+    np.testing.assert_array_equal(fast.exact_rows(np.arange(3000)), mapped.exact_rows(np.arange(3000)))
     W = kv.get_normed()
     for qi in (0, 5, 99, 105, 200, 2999):
         for k in (1, 10, 100):
             a = fast.search(W[qi], k, exclude=[qi], restrict=restrict)
             b = slow.search(W[qi], k, exclude=[qi], restrict=restrict)
-            assert a[0].tolist() == b[0].tolist()
+            c = mapped.search(W[qi], k, exclude=[qi], restrict=restrict)
+            assert a[0].tolist() == b[0].tolist() == c[0].tolist()
+            np.testing.assert_array_equal(a[1], c[1])
             np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-6)  # float32 dot products in another order
