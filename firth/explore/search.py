@@ -141,17 +141,32 @@ class NeighbourIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if self.ready.is_set() and bounds is not None:
             return self._screened(Q, combine, bounds, k, excl, n)
-        return self._exact(Q, combine, k, excl, n)
+        return self._exact(Q, combine, k, excl, n, bounds)
 
-    def _exact(self, Q, combine, k, excl, n):
+    def _exact(self, Q, combine, k, excl, n, bounds=None):
+        """Blocked exact search. With ``bounds``, each block is first scored with float32
+        BLAS (error at most (d + 2) u |row| |q|, doubled here) and only rows whose upper
+        bound reaches the block's k-th lower bound are scored with :func:`_cos`."""
+        margin = np.float32(2 * (self.dim + 2) * _U * 1.01)
         best_i, best_s = [], []
         for b, s in enumerate(range(0, n, self.block)):
             e = min(n, s + self.block)
-            scores = combine(_cos(self._unit_block(b, s, e), Q))
-            scores[excl[(excl >= s) & (excl < e)] - s] = -np.inf
+            unit = self._unit_block(b, s, e)
+            out = excl[(excl >= s) & (excl < e)] - s
+            if bounds is None:
+                rows = np.arange(e - s)
+                scores = combine(_cos(unit, Q))
+            else:
+                c32 = unit @ Q.T
+                lo, hi = bounds(c32 - margin, c32 + margin, combine)
+                lo[out] = hi[out] = -np.inf
+                kth = lo[_top_k(lo, k)].min()
+                rows = np.flatnonzero(hi >= kth)
+                scores = combine(_cos(unit[rows], Q))
+            scores[np.isin(rows, out)] = -np.inf
             top = _top_k(scores, k)
             top = np.flatnonzero(scores >= scores[top].min())  # and every row tied with the k-th
-            best_i.append(top + s)
+            best_i.append(rows[top] + s)
             best_s.append(scores[top])
         return _merge(np.concatenate(best_i), np.concatenate(best_s), k)
 

@@ -41,10 +41,12 @@ def test_search_matches_most_similar(built, block):
     assert got_i.max() < 100
 
 
-def test_screened_cosmul_matches_most_similar_cosmul():
+@pytest.mark.parametrize("built", [False, True])
+def test_screened_cosmul_matches_most_similar_cosmul(built):
     kv = _kv(n=800, d=20, seed=3)
     idx = NeighbourIndex(kv.vectors, block=101)
-    idx.build()
+    if built:
+        idx.build()
     W = kv.get_normed()
     for a, b, c in ((1, 2, 3), (40, 5, 600), (11, 12, 13)):
         got_i, got_s = idx.search_fn([W[b], W[c], W[a]], _cosmul, 10, exclude=[a, b, c], bounds=_cosmul_bounds)
