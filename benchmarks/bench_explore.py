@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--hnsw-words", type=int, default=100_000, help="subset for the approximate (HNSW) index")
     ap.add_argument("--dir", default="/tmp/firth-bench-explore")
     ap.add_argument("--no-browser", action="store_true", help="skip the page-load measurement")
+    ap.add_argument("--no-faiss", action="store_true", help="skip the faiss rows (flat and HNSW; HNSW takes minutes)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     if a.screenshot:
@@ -260,6 +261,8 @@ def main():
     except ImportError:
         print("  gensim not installed: no gensim row")
     try:
+        if a.no_faiss:
+            raise ImportError
         import faiss
 
         U = V / np.linalg.norm(V, axis=1, keepdims=True)
@@ -296,7 +299,7 @@ def main():
         print(f"  HNSW on {n:,} words: built in {built:.1f} s, recall@10 {np.mean(rec):.3f} "
               f"(firth's search is exact: recall 1)")
     except ImportError:
-        print("  faiss not installed (pip install faiss-cpu): no faiss rows")
+        print("  faiss not installed (pip install faiss-cpu) or --no-faiss: no faiss rows")
 
 
 if __name__ == "__main__":
