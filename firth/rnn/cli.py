@@ -46,6 +46,9 @@ def register(sub) -> None:
                         "seed on sequences of exactly n tokens, tested at n (panel c)")
     v.add_argument("--per-length-steps", type=int, default=600, help="training steps per (cell, n, seed) model")
     v.add_argument("--per-length-seeds", type=int, default=3, help="seeds per (cell, n) in panel c")
+    v.add_argument("--from-json", nargs="+", default=None, metavar="PATH",
+                   help="draw the figure from numbers saved with --json (no training); several files are merged, "
+                        "later ones adding cells and panel-c lines")
     v.add_argument("--per-length-workers", type=int, default=1,
                    help="processes for panel c (one thread each; the same numbers as with 1)")
     v.set_defaults(func=_vanishing_gradient)
@@ -81,7 +84,14 @@ def _vanishing_gradient(args) -> int:
     import torch
 
     from firth.io import atomic_write
-    from firth.rnn.vanishing import format_results, per_length_accuracy, plot_results, run_experiment
+    from firth.rnn.vanishing import format_results, load_results, per_length_accuracy, plot_results, run_experiment
+
+    if args.from_json:
+        results = load_results(args.from_json)
+        plot_results(results, args.output)
+        print(format_results(results))
+        print(f"wrote {args.output}")
+        return 0
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -45,7 +45,8 @@ from firth.rnn.heads import sequence_loss
 from firth.rnn.models import RNNAcceptor
 from firth.rnn.runner import RNN
 
-__all__ = ["make_batch", "matched_hidden", "count_parameters", "run_experiment", "plot_results", "format_results"]
+__all__ = ["make_batch", "matched_hidden", "count_parameters", "run_experiment", "plot_results", "format_results",
+           "load_results"]
 
 EVAL_LENGTHS = (10, 20, 35, 50, 75, 100, 150, 200)
 
@@ -235,6 +236,41 @@ def per_length_accuracy(cells=PER_LENGTH_CELLS, lengths=(5, 10, 20, 40, 80, 160)
         log(f"{label} trained at exactly n: " + ", ".join(
             f"n={n}: " + "/".join(f"{a:.2f}" for a in v) for n, v in r["runs"].items()))
     return out
+
+
+def load_results(paths) -> dict:
+    """Results saved with ``--json`` (lengths come back as JSON strings: made ints again).
+    Several files merge: the first gives panels (a) and (b), later ones add panel-(c) lines,
+    so the figure can be computed in pieces (each seeded, so the numbers are those of one run)."""
+    import json
+
+    from firth.errors import FirthError
+
+    def ints(d):
+        return {int(k): v for k, v in d.items()}
+
+    merged: dict = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                res = json.load(f)
+        except (OSError, ValueError) as e:
+            raise FirthError(f"--from-json {path}: cannot read it ({e}); give a file written with --json") from None
+        if not isinstance(res, dict) or not ({"cells", "per_length"} & set(res)):
+            raise FirthError(f"--from-json {path}: not vanishing-gradient results; give a file written with --json")
+        for c, r in res.get("cells", {}).items():
+            r["accuracy"] = ints(r["accuracy"])
+        for c, r in res.get("per_length", {}).items():
+            r["accuracy"], r["runs"] = ints(r["accuracy"]), ints(r.get("runs", {}))
+        if "cells" in res and "cells" not in merged:
+            merged.update({k: v for k, v in res.items() if k != "per_length"})
+        merged.setdefault("per_length", {}).update(res.get("per_length", {}))
+        if "per_length_steps" in res.get("settings", {}) and "settings" in merged:
+            merged["settings"]["per_length_steps"] = res["settings"]["per_length_steps"]
+    if "cells" not in merged:
+        raise FirthError(f"--from-json {' '.join(map(str, paths))}: none holds panels (a) and (b); "
+                         "include a file from a full run")
+    return merged
 
 
 def format_results(results: dict) -> str:

@@ -1,5 +1,7 @@
 """Panel (c) of the vanishing-gradient experiment: one model per cell, span and seed."""
 
+import json
+
 from firth.cli import main
 from firth.rnn.vanishing import format_results, per_length_accuracy
 
@@ -27,6 +29,19 @@ def test_cli_per_length_panel(tmp_path, capsys):
                  "--eval-n", "20", "--per-length", "4", "--per-length-steps", "5", "--per-length-seeds", "1", "--threads", "1"]) == 0
     text = capsys.readouterr().out
     assert "(c) one model per n and seed" in text and out.stat().st_size > 10_000
+    # the figure redrawn from saved numbers, panel (c) merged from a second file
+    js = tmp_path / "vg.json"
+    assert main(["experiment", "vanishing-gradient", "-o", str(out), "--steps", "3", "--max-length", "12",
+                 "--eval-n", "20", "--threads", "1", "--json", str(js)]) == 0
+    extra = tmp_path / "c.json"
+    extra.write_text(json.dumps({"per_length": per_length_accuracy(cells=(("srnn", 1.0),), lengths=(4,), steps=3,
+                                                                    seeds=1, eval_n=20, log=lambda m: None)}))
+    capsys.readouterr()
+    out.unlink()
+    assert main(["experiment", "vanishing-gradient", "-o", str(out), "--from-json", str(js), str(extra)]) == 0
+    assert "(c) one model per n and seed" in capsys.readouterr().out and out.stat().st_size > 10_000
+    assert main(["experiment", "vanishing-gradient", "-o", str(out), "--from-json", str(extra)]) == 1
+    assert "none holds panels (a) and (b)" in capsys.readouterr().err
     assert main(["experiment", "vanishing-gradient", "-o", str(out), "--per-length", "1,x"]) == 1
     assert "--per-length 1,x" in capsys.readouterr().err
 
