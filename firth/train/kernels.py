@@ -414,3 +414,124 @@ def job_extent(offsets, s0, s1):
         if L > maxlen:
             maxlen = L
     return total, maxlen
+
+
+# ---------------------------------------------------------------------------- the update rule
+#
+# The pieces every training kernel (word2vec's and fastText's) shares, written once and
+# inlined by Numba (``inline="always"``: the kernels compile as if these lines stood in them,
+# so they cost nothing; measured in benchmarks/RESULTS.md, issue 12).
+
+
+@njit(nogil=True, cache=True, inline="always")
+def for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, step, args):
+    """The job loop of every training kernel: sentences ``s0..s1`` of the encoded corpus,
+    subsampled, and at each position word2vec.c's reduced window; for every position with
+    a context, ``step(buf, n, i, lo, hi, r, alpha, args) -> (r, loss, examples)`` (``buf[:n]``
+    the sentence, ``i`` the centre, ``lo..hi`` without ``i`` the context, ``r`` the generator,
+    ``args`` the kernel's arrays). Returns (loss, words, examples) for the job.
+
+    ``step`` is a jitted function passed as a value: Numba compiles this loop once per step
+    function (a direct call per window; the window's work is thousands of flops).
+    """
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    r = np.uint64(seed)
+    loss = 0.0
+    count = 0
+    done = 0
+    for s in range(s0, s1):
+        n, r, alpha, done = next_sentence(ids, offsets, s, keep, buf, r, done, total, alpha0, alpha1)
+        for i in range(n):
+            r, lo, hi = reduced_window(r, i, n, window)
+            if hi - lo > 1:
+                r, ls, c = step(buf, n, i, lo, hi, r, alpha, args)
+                loss += ls
+                count += c
+    return loss, total, count
+
+
+@njit(nogil=True, cache=True, inline="always")
+def next_sentence(ids, offsets, s, keep, buf, r, done, total, alpha0, alpha1):
+    """Sentence ``s``'s subsampled ids into ``buf`` and its learning rate (linear in the words
+    of the job done before it). Returns (n, r, alpha, done)."""
+    a = offsets[s]
+    b = offsets[s + 1]
+    alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+    n, r = _fill_sentence(ids, a, b, keep, buf, r)
+    return n, r, alpha, done + (b - a)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def reduced_window(r, i, n, window):
+    """word2vec.c's window around position ``i`` of ``n``: one draw, half-width
+    ``window - (r >> 16) % window`` (1..window). Returns (r, lo, hi); the context is
+    ``lo..hi`` without ``i``."""
+    r = lcg(r)
+    bw = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
+    return r, max(0, i - bw), min(n, i + bw + 1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def ns_update(h, target, syn1, grad, r, negative, prob, alias, alpha):
+    """One negative-sampling step: predict ``target`` (label 1) and ``negative`` noise words
+    (label 0; a draw equal to the target is skipped) from the hidden vector ``h``. Each
+    output row moves by ``g * h``; ``grad`` accumulates ``g * syn1[t]`` (from the row before
+    its update), the gradient the caller adds to the input side. Returns (loss, r)."""
+    dim = h.shape[0]
+    loss = 0.0
+    for d in range(negative + 1):
+        if d == 0:
+            t = target
+            label = 1
+        else:
+            r = lcg(r)
+            t = noise_sample(r, prob, alias)
+            if t == target:
+                continue
+            label = 0
+        f = np.float32(0.0)
+        for k in range(dim):
+            f += h[k] * syn1[t, k]
+        sg, ls = _sig_loss(f, label)
+        loss += ls
+        g = np.float32((label - sg) * alpha)
+        for k in range(dim):
+            grad[k] += g * syn1[t, k]
+            syn1[t, k] += g * h[k]
+    return loss, r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_row(syn0, row, v):
+    """``syn0[row] += v`` (a loop: Numba's array expression for it is slower)."""
+    for k in range(v.shape[0]):
+        syn0[row, k] += v[k]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def sum_row(h, syn0, row):
+    """``h += syn0[row]``."""
+    for k in range(h.shape[0]):
+        h[k] += syn0[row, k]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def scale(h, x):
+    """``h *= x`` (float32)."""
+    for k in range(h.shape[0]):
+        h[k] *= x
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_rows(syn0, rows, p0, p1, v):
+    """``syn0[rows[p]] += v`` for p in p0..p1 (a word's subword rows, with repeats)."""
+    for p in range(p0, p1):
+        add_row(syn0, rows[p], v)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def sum_rows(h, syn0, rows, p0, p1):
+    """``h += syn0[rows[p]]`` for p in p0..p1."""
+    for p in range(p0, p1):
+        sum_row(h, syn0, rows[p])

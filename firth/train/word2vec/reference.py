@@ -18,8 +18,6 @@ rows (CBOW-mean adds the full ∂L/∂h step to every context row, as word2vec.c
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 MASK64 = (1 << 64) - 1
@@ -69,123 +67,106 @@ def _fill_sentence(ids, a, b, keep, r):
     return sent, r
 
 
-def _alpha(alpha0, alpha1, done, total):
-    return float(np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1))))
+class Draws:
+    """word2vec.c's generator, consumed in the kernels' order."""
+
+    def __init__(self, seed: int):
+        self.r = int(seed)
+
+    def negatives(self, prob, alias, negative: int, target: int) -> list[int]:
+        """One draw per negative; a draw equal to ``target`` is skipped."""
+        out = []
+        for _ in range(negative):
+            self.r = lcg(self.r)
+            t = noise_sample(self.r, prob, alias)
+            if t != target:
+                out.append(t)
+        return out
 
 
-def _sentences(offsets, s0, s1):
+def windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng: Draws):
+    """Every position of a job in order: (learning rate, centre word, context words).
+
+    Per sentence, the subsampling draws; per position, the reduced-window draw; the lr is
+    linear in the words of the job before the sentence (as float32, as the kernels do).
+    """
     total = int(offsets[s1] - offsets[s0])
-    return total, [(int(offsets[s]), int(offsets[s + 1])) for s in range(s0, s1)]
+    done = 0
+    for s in range(s0, s1):
+        a, b = int(offsets[s]), int(offsets[s + 1])
+        alpha = float(np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1))))
+        done += b - a
+        sent, rng.r = _fill_sentence(ids, a, b, keep, rng.r)
+        for i, w in enumerate(sent):
+            rng.r = lcg(rng.r)
+            bw = window - (rng.r >> 16) % window
+            yield alpha, w, [sent[j] for j in range(max(0, i - bw), min(len(sent), i + bw + 1)) if j != i]
 
 
-def _window(r, window):
-    r = lcg(r)
-    return r, window - (r >> 16) % window
+def ns_step(h, target: int, negatives, syn1, alpha: float):
+    """One negative-sampling example: score ``target`` (label 1) and ``negatives`` (label 0)
+    against ``h``, update their ``syn1`` rows. Returns (loss, gradient step for h's rows)."""
+    grad = np.zeros(len(h))
+    loss = 0.0
+    for t, label in [(target, 1.0)] + [(n, 0.0) for n in negatives]:
+        f = float(h @ syn1[t])
+        loss += float(np.logaddexp(0.0, -f) if label else np.logaddexp(0.0, f))
+        g = (label - sigmoid(f)) * alpha
+        grad += g * syn1[t]
+        syn1[t] += g * h
+    return loss, grad
 
 
 def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
     """Skip-gram, one (centre, context) pair at a time. Returns (loss, words, pairs)."""
-    r = int(seed)
-    total, sents = _sentences(offsets, s0, s1)
-    loss, pairs, done = 0.0, 0, 0
-    for a, b in sents:
-        alpha = _alpha(alpha0, alpha1, done, total)
-        done += b - a
-        sent, r = _fill_sentence(ids, a, b, keep, r)
-        for i, w in enumerate(sent):
-            r, bw = _window(r, window)
-            for j in range(max(0, i - bw), min(len(sent), i + bw + 1)):
-                if j == i:
-                    continue
-                c = sent[j]
-                neu1e = np.zeros(syn0.shape[1])
-                for d in range(negative + 1):
-                    if d == 0:
-                        t, label = w, 1.0
-                    else:
-                        r = lcg(r)
-                        t, label = noise_sample(r, prob, alias), 0.0
-                        if t == w:
-                            continue
-                    f = float(syn0[c] @ syn1[t])
-                    loss += math.log1p(math.exp(-f)) if label else math.log1p(math.exp(f))
-                    g = (label - sigmoid(f)) * alpha
-                    neu1e += g * syn1[t]
-                    syn1[t] += g * syn0[c]
-                syn0[c] += neu1e
-                pairs += 1
-    return loss, total, pairs
+    rng = Draws(seed)
+    loss, pairs = 0.0, 0
+    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+        for c in ctx:
+            ls, grad = ns_step(syn0[c], w, rng.negatives(prob, alias, negative, w), syn1, alpha)
+            syn0[c] += grad
+            loss += ls
+            pairs += 1
+    return loss, int(offsets[s1] - offsets[s0]), pairs
 
 
 def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
     """Skip-gram HogBatch: per centre word, all context rows against shared targets."""
-    r = int(seed)
-    total, sents = _sentences(offsets, s0, s1)
-    loss, pairs, done = 0.0, 0, 0
-    for a, b in sents:
-        alpha = _alpha(alpha0, alpha1, done, total)
-        done += b - a
-        sent, r = _fill_sentence(ids, a, b, keep, r)
-        for i, w in enumerate(sent):
-            r, bw = _window(r, window)
-            ctx = [sent[j] for j in range(max(0, i - bw), min(len(sent), i + bw + 1)) if j != i]
-            if not ctx:
-                continue
-            tgt, lab = [w], [1.0]
-            for _ in range(negative):
-                r = lcg(r)
-                t = noise_sample(r, prob, alias)
-                if t != w:
-                    tgt.append(t)
-                    lab.append(0.0)
-            C = syn0[ctx].astype(np.float64)  # (nc, d), values before the update
-            T = syn1[tgt].astype(np.float64)  # (nt, d)
-            lab = np.array(lab)
-            F = C @ T.T
-            loss += float(np.sum(np.where(lab > 0, np.logaddexp(0.0, -F), np.logaddexp(0.0, F))))
-            G = (lab[None, :] - sigmoid(F)) * alpha
-            gin = G @ T
-            gout = G.T @ C
-            for q, t in enumerate(tgt):
-                syn1[t] += gout[q]
-            for p, c in enumerate(ctx):
-                syn0[c] += gin[p]
-            pairs += len(ctx)
-    return loss, total, pairs
+    rng = Draws(seed)
+    loss, pairs = 0.0, 0
+    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+        if not ctx:
+            continue
+        tgt = [w] + rng.negatives(prob, alias, negative, w)
+        lab = np.array([1.0] + [0.0] * (len(tgt) - 1))
+        C = syn0[ctx].astype(np.float64)  # (nc, d), values before the update
+        T = syn1[tgt].astype(np.float64)  # (nt, d)
+        F = C @ T.T
+        loss += float(np.sum(np.where(lab > 0, np.logaddexp(0.0, -F), np.logaddexp(0.0, F))))
+        G = (lab[None, :] - sigmoid(F)) * alpha
+        gin = G @ T
+        gout = G.T @ C
+        for q, t in enumerate(tgt):
+            syn1[t] += gout[q]
+        for p, c in enumerate(ctx):
+            syn0[c] += gin[p]
+        pairs += len(ctx)
+    return loss, int(offsets[s1] - offsets[s0]), pairs
 
 
 def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed, cbow_mean):
     """CBOW: the mean (or sum) of the context rows predicts the centre word."""
-    r = int(seed)
-    total, sents = _sentences(offsets, s0, s1)
-    loss, examples, done = 0.0, 0, 0
-    for a, b in sents:
-        alpha = _alpha(alpha0, alpha1, done, total)
-        done += b - a
-        sent, r = _fill_sentence(ids, a, b, keep, r)
-        for i, w in enumerate(sent):
-            r, bw = _window(r, window)
-            ctx = [sent[j] for j in range(max(0, i - bw), min(len(sent), i + bw + 1)) if j != i]
-            if not ctx:
-                continue
-            h = syn0[ctx].sum(axis=0)
-            if cbow_mean:
-                h = h / len(ctx)
-            neu1e = np.zeros(syn0.shape[1])
-            for d in range(negative + 1):
-                if d == 0:
-                    t, label = w, 1.0
-                else:
-                    r = lcg(r)
-                    t, label = noise_sample(r, prob, alias), 0.0
-                    if t == w:
-                        continue
-                f = float(h @ syn1[t])
-                loss += math.log1p(math.exp(-f)) if label else math.log1p(math.exp(f))
-                g = (label - sigmoid(f)) * alpha
-                neu1e += g * syn1[t]
-                syn1[t] += g * h
-            for c in ctx:
-                syn0[c] += neu1e
-            examples += 1
-    return loss, total, examples
+    rng = Draws(seed)
+    loss, examples = 0.0, 0
+    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+        if not ctx:
+            continue
+        h = syn0[ctx].sum(axis=0)
+        if cbow_mean:
+            h = h / len(ctx)
+        ls, grad = ns_step(h, w, rng.negatives(prob, alias, negative, w), syn1, alpha)
+        for c in ctx:
+            syn0[c] += grad
+        loss += ls
+        examples += 1
+    return loss, int(offsets[s1] - offsets[s0]), examples
