@@ -305,6 +305,11 @@ def check_file_output(path, inputs=(), option: str = "-o", kind: str = "vectors"
 
 def _write_error(path: Path, e: OSError) -> FirthError:
     why = e.strerror or str(e)
+    if e.errno is None:  # numpy's tofile: "N requested and M written", no errno: say why if we can
+        with contextlib.suppress(OSError):
+            st = os.statvfs(path.parent if str(path.parent) else ".")
+            if st.f_bavail * st.f_frsize < (1 << 20):
+                why = f"{os.strerror(errno.ENOSPC)}: {why}"
     return FirthError(f"{path}: cannot write ({why}); nothing was changed there")
 
 

@@ -88,3 +88,20 @@ def test_existing_vectors_are_replaced(place, capsys):
     assert main(["train", "c.txt", "-o", "w.txt", "--format", "word2vec-text", "-q", "--min-count", "1",
                  "--dim", "4", "--epochs", "1", "--workers", "1"]) == 0
     assert (place / "w.txt").read_text().startswith("5 4\nthe ")  # the, cat, sat, on, mat
+
+
+@pytest.mark.parametrize("free,expect", [(0, "No space left on device: 6400 requested and 992 written"),
+                                         (10 << 30, "cannot write (6400 requested and 992 written)")])
+def test_short_write_without_errno_says_disk_full_when_it_is(tmp_path, monkeypatch, free, expect):
+    """numpy's tofile reports a full disk as OSError('N requested and M written') without errno."""
+    from types import SimpleNamespace
+
+    from firth.errors import FirthError
+    from firth.io import atomic_write
+
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_bavail=free, f_frsize=1))
+    (tmp_path / "v.bin").write_bytes(b"old")
+    with pytest.raises(FirthError, match=expect.replace("(", r"\(").replace(")", r"\)")):
+        with atomic_write(tmp_path / "v.bin"):
+            raise OSError("6400 requested and 992 written")
+    assert (tmp_path / "v.bin").read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["v.bin"]
