@@ -349,14 +349,43 @@ def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTEN
     """Read ``source`` once: count words and write provisional ids to a temp file.
 
     ``source`` is a path, a list of paths, a ``Corpus``, or an iterable of token lists
-    (in-memory sentences; ``normalizer`` is then applied to their tokens too).
+    (in-memory sentences; ``normalizer`` is then applied to their tokens too). Files go
+    through the Numba tokenizer unless the normaliser may drop tokens; the rest through
+    :class:`_IdWriter`.
     """
+    paths, normalizer, limit = _resolve_source(source, normalizer, max_sentence_length)
+    tmp = TempIds(workdir)
+    try:
+        if paths is not None and _fast_ok(normalizer):
+            return _encode_files_fast(paths, normalizer, limit, tmp, tmp.path)
+        vocab = _RawVocab(_normalize_fn(normalizer))
+        with open(tmp.path, "wb") as out:
+            writer = _IdWriter(out, vocab, limit)
+            for toks, ends in _pieces(paths, source):
+                writer.add(toks)
+                if ends:
+                    writer.end_sentence()
+            writer.end_sentence()
+            writer.flush()
+        if writer.n_tokens == 0:
+            where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "") if paths else "corpus"
+            raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
+    except BaseException:
+        tmp.cleanup()
+        raise
+    ids = np.memmap(tmp.path, dtype=np.int32, mode="r", shape=(writer.n_tokens,))
+    counts = np.bincount(ids, minlength=len(vocab.words)).astype(np.int64)
+    del ids
+    offsets = np.frombuffer(writer.offsets, dtype=np.int64).copy()
+    return EncodedCorpus(tmp.path, writer.n_tokens, offsets, vocab.words, counts, tmp)
+
+
+def _resolve_source(source, normalizer, max_sentence_length):
+    """(paths or None for in-memory sentences, normaliser, sentence length limit)."""
     if isinstance(source, Corpus):
-        corpus = source
-        if normalizer is None:
-            normalizer = corpus.normalizer
-        max_sentence_length = corpus.max_sentence_length
-        paths = corpus.paths
+        paths = source.paths
+        normalizer = source.normalizer if normalizer is None else normalizer
+        max_sentence_length = source.max_sentence_length
     elif isinstance(source, (str, os.PathLike)) or (
         isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, os.PathLike)) for p in source)
     ):
@@ -365,97 +394,73 @@ def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTEN
         paths = None
     if max_sentence_length < 1:
         raise FirthError(f"max_sentence_length: must be >= 1, got {max_sentence_length}")
-    limit = int(max_sentence_length)
+    return paths, normalizer, int(max_sentence_length)
 
-    tmp = TempIds(workdir)
-    ids_path = tmp.path
-    if paths is not None and _fast_ok(normalizer):
-        try:
-            return _encode_files_fast(paths, normalizer, limit, tmp, ids_path)
-        except BaseException:
-            tmp.cleanup()
-            raise
-    vocab = _RawVocab(_normalize_fn(normalizer))
-    get = vocab.__getitem__
-    offsets = array("q", [0])  # sentence boundaries (8 bytes per sentence)
-    n_tokens = 0
-    cur = 0  # tokens in the current sentence
-    pending: list[np.ndarray] = []
-    pending_n = 0
 
-    def flush(out):
-        nonlocal pending, pending_n
-        if pending:
-            out.write(np.concatenate(pending).tobytes())
-            pending = []
-            pending_n = 0
+def _pieces(paths, sentences):
+    """(tokens, ends a sentence) pieces of the files (a line ends a sentence; a file too) or
+    of in-memory token lists."""
+    if paths is None:
+        for sent in sentences:
+            if isinstance(sent, str):
+                raise FirthError("corpus: expected an iterable of token lists, got a string in it (split it into tokens)")
+            yield list(sent), True
+        return
+    for path in paths:
+        for text, _, _ in iter_blocks(path):
+            lines = text.split("\n")
+            last = len(lines) - 1
+            for k, ln in enumerate(lines):
+                yield ln.split(), k < last
+        yield [], True
 
-    def add_tokens(toks, out):
-        """Encode a list of tokens belonging to the current sentence."""
-        nonlocal n_tokens, cur, pending_n
-        arr = np.fromiter(map(get, toks), dtype=np.int32, count=len(toks))
-        if vocab.norm is not None and (arr < 0).any():
+
+class _IdWriter:
+    """Provisional ids written to ``out`` in blocks, and sentence offsets; a sentence longer
+    than ``limit`` tokens is cut every ``limit`` tokens (no token dropped)."""
+
+    def __init__(self, out, vocab: "_RawVocab", limit: int):
+        self.out = out
+        self.vocab = vocab
+        self.limit = limit
+        self.offsets = array("q", [0])  # sentence boundaries (8 bytes per sentence)
+        self.n_tokens = 0
+        self.cur = 0  # tokens in the current sentence
+        self.pending: list[np.ndarray] = []
+        self.pending_n = 0
+
+    def flush(self):
+        if self.pending:
+            self.out.write(np.concatenate(self.pending).tobytes())
+            self.pending = []
+            self.pending_n = 0
+
+    def add(self, toks):
+        """Encode tokens of the current sentence."""
+        if not toks:
+            return
+        arr = np.fromiter(map(self.vocab.__getitem__, toks), dtype=np.int32, count=len(toks))
+        if self.vocab.norm is not None and (arr < 0).any():
             arr = arr[arr >= 0]
         m = len(arr)
         if not m:
             return
-        pending.append(arr)
-        pending_n += m
-        start = n_tokens
-        n_tokens += m
-        # cut the sentence every `limit` tokens, never dropping any
-        while cur + (n_tokens - start) >= limit:
-            start += limit - cur
-            offsets.append(start)
-            cur = 0
-        cur += n_tokens - start
-        if pending_n >= (1 << 22):
-            flush(out)
+        self.pending.append(arr)
+        self.pending_n += m
+        start = self.n_tokens
+        self.n_tokens += m
+        while self.cur + (self.n_tokens - start) >= self.limit:
+            start += self.limit - self.cur
+            self.offsets.append(start)
+            self.cur = 0
+        self.cur += self.n_tokens - start
+        if self.pending_n >= (1 << 22):
+            self.flush()
 
-    def end_sentence():
-        nonlocal cur
-        if cur:
-            offsets.append(n_tokens)
-            cur = 0
-
-    try:
-        with open(ids_path, "wb") as out:
-            if paths is not None:
-                for path in paths:
-                    for text, _, _ in iter_blocks(path):
-                        lines = text.split("\n")
-                        last = len(lines) - 1
-                        for k, ln in enumerate(lines):
-                            toks = ln.split()
-                            if toks:
-                                add_tokens(toks, out)
-                            if k < last:
-                                end_sentence()
-                    end_sentence()
-            else:
-                for sent in source:
-                    if isinstance(sent, str):
-                        raise FirthError("corpus: expected an iterable of token lists, got a string in it (split it into tokens)")
-                    if sent:
-                        add_tokens(list(sent), out)
-                    end_sentence()
-            end_sentence()
-            flush(out)
-    except BaseException:
-        tmp.cleanup()
-        raise
-    words = vocab.words
-    if n_tokens:
-        ids = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(n_tokens,))
-        counts = np.bincount(ids, minlength=len(words)).astype(np.int64)
-        del ids
-    else:
-        counts = np.zeros(len(words), dtype=np.int64)
-    where = ", ".join(str(p) for p in paths[:3]) + (" ..." if paths and len(paths) > 3 else "") if paths else "corpus"
-    if n_tokens == 0:
-        tmp.cleanup()
-        raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
-    return EncodedCorpus(ids_path, n_tokens, np.frombuffer(offsets, dtype=np.int64).copy(), words, counts, tmp)
+    def end_sentence(self):
+        if self.cur:
+            self.offsets.append(self.n_tokens)
+            self.cur = 0
 
 
 def _fast_ok(normalizer) -> bool:
