@@ -248,40 +248,12 @@ class AvgClassifier:
         else:
             self.labels = Labels.from_data(train_labels)
             y = self.labels.encode(train_labels).astype(np.int64)
-        typed = self._types(train_docs)
-        keys, tids, _ = typed
-        counts: dict[str, int] = {}
-        for t, c in zip(keys[1:], np.bincount(tids, minlength=len(keys))[1:].tolist()):
-            t = self._norm(t)
-            counts[t] = counts.get(t, 0) + c
-        counts[EOS] = len(train_docs)
-        self.words = [w for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c >= cfg.min_count]
-        self.word_index = {w: i for i, w in enumerate(self.words)}
-        self.buckets = np.zeros(0, dtype=np.int64)
-        ids, offs = self.features(train_docs, grow=True, typed=typed)
-        del typed, keys, tids
+        ids, offs = self._build_vocab(train_docs)
         _release_free_memory()  # the feature pass's freed temporaries, before the matrices
-        n_rows = len(self.words) + len(self.buckets)
-        self.W_in = np.empty((n_rows, cfg.dim), dtype=np.float32)
-        # in blocks: the same numbers as one uniform() call, without its float64 copy of the matrix
-        for a in range(0, n_rows, 65536):
-            b = min(n_rows, a + 65536)
-            self.W_in[a:b] = rng.uniform(-1.0 / cfg.dim, 1.0 / cfg.dim, size=(b - a, cfg.dim))
-        n_init = 0
-        if vectors is not None:
-            for i, w in enumerate(self.words):
-                j = vectors.get_index(w, None)
-                if j is not None:
-                    self.W_in[i] = vectors.vectors[j]
-                    n_init += 1
-        self.W_out = np.zeros((len(self.labels), cfg.dim), dtype=np.float32)
+        self.n_pretrained = self._init_weights(rng, vectors)
         has_dev = dev_docs is not None and len(dev_docs) > 0
         if has_dev:
-            dev_ids, dev_offs = self.features(dev_docs)
-            if ova:  # dev accuracy is fastText's precision at 1: is the top label one of the gold ones?
-                dev_gold = [set(self.labels.encode(_label_list(labs)).tolist()) for labs in dev_labels]
-            else:
-                dev_y = self.labels.encode(dev_labels)
+            dev_score = self._dev_scorer(self.features(dev_docs), dev_labels, ova)
             _release_free_memory()
         threads = cfg.threads or os.cpu_count() or 1
         threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
@@ -308,9 +280,7 @@ class AvgClassifier:
             loss /= max(n, 1)
             rec = {"epoch": ep + 1, "loss": float(loss)}
             if has_dev:
-                top = self._proba(dev_ids, dev_offs).argmax(1)
-                acc = float(np.mean([t in g for t, g in zip(top.tolist(), dev_gold)]) if ova else (top == dev_y).mean())
-                rec["dev_accuracy"] = acc
+                acc = rec["dev_accuracy"] = dev_score()
                 if acc > best_acc:
                     best_acc, bad, take = acc, 0, True
                 else:
@@ -342,8 +312,57 @@ class AvgClassifier:
         else:
             self.best_epoch = len(self.history)
         self.train_seconds = time.perf_counter() - t0
-        self.n_pretrained = n_init
         return self
+
+    def _build_vocab(self, train_docs):
+        """Words (min_count, most frequent first), the n-gram buckets seen, and the training
+        documents' features (ids, offsets)."""
+        typed = self._types(train_docs)
+        keys, tids, _ = typed
+        counts: dict[str, int] = {}
+        for t, c in zip(keys[1:], np.bincount(tids, minlength=len(keys))[1:].tolist()):
+            t = self._norm(t)
+            counts[t] = counts.get(t, 0) + c
+        counts[EOS] = len(train_docs)
+        ranked = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+        self.words = [w for w, c in ranked if c >= self.config.min_count]
+        self.word_index = {w: i for i, w in enumerate(self.words)}
+        self.buckets = np.zeros(0, dtype=np.int64)
+        return self.features(train_docs, grow=True, typed=typed)
+
+    def _init_weights(self, rng, vectors) -> int:
+        """W_in uniform in [-1/dim, 1/dim] (word rows from ``vectors`` where they have the
+        word), W_out zero. Returns the number of pretrained rows."""
+        dim = self.config.dim
+        n_rows = len(self.words) + len(self.buckets)
+        self.W_in = np.empty((n_rows, dim), dtype=np.float32)
+        # in blocks: the same numbers as one uniform() call, without its float64 copy of the matrix
+        for a in range(0, n_rows, 65536):
+            b = min(n_rows, a + 65536)
+            self.W_in[a:b] = rng.uniform(-1.0 / dim, 1.0 / dim, size=(b - a, dim))
+        n_init = 0
+        if vectors is not None:
+            for i, w in enumerate(self.words):
+                j = vectors.get_index(w, None)
+                if j is not None:
+                    self.W_in[i] = vectors.vectors[j]
+                    n_init += 1
+        self.W_out = np.zeros((len(self.labels), dim), dtype=np.float32)
+        return n_init
+
+    def _dev_scorer(self, dev_features, dev_labels, ova: bool):
+        """A function () -> dev accuracy of the current weights (with ``ova``, fastText's
+        precision at 1: is the top label one of the gold ones?)."""
+        if ova:
+            gold = [set(self.labels.encode(_label_list(labs)).tolist()) for labs in dev_labels]
+        else:
+            y = self.labels.encode(dev_labels)
+
+        def score() -> float:
+            top = self._proba(*dev_features).argmax(1)
+            return float(np.mean([t in g for t, g in zip(top.tolist(), gold)]) if ova else (top == y).mean())
+
+        return score
 
     # ------------------------------------------------------------ inference
     def _label_csr(self, label_lists):
