@@ -79,23 +79,16 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
             m.best_epoch = best
         return m
     if arch == "bilstm":
-        from firth.tasks.neural import AcceptorClassifier
+        from firth.tasks.neural import AcceptorClassifier, format_epoch
 
         m = AcceptorClassifier(**(rnn_options or {}), seed=seed)
         m.fit(
             [e.tokens for e in train], [e.label for e in train],
             [e.tokens for e in dev] if dev else None, [e.label for e in dev] if dev else None,
-            vectors=vectors, progress=progress, log=(lambda r: log(_fmt(r))) if log else None,
+            vectors=vectors, progress=progress, log=(lambda r: log(format_epoch(r))) if log else None,
         )
         return m
     raise FirthError(f"--arch {arch}: unknown architecture; use avg or bilstm")
-
-
-def _fmt(rec):
-    s = f"epoch {rec['epoch']}: loss {rec['loss']:.4f}"
-    if "dev" in rec:
-        s += f", dev {rec['dev']:.4f}" + (" (best)" if rec.get("best") else "")
-    return s + f", {rec['seconds']:.0f}s"
 
 
 def read_model_config(path):
@@ -120,7 +113,7 @@ def load_classifier(path):
 
         return AvgClassifier.load(path, cfg)
     if fmt.startswith("firth-classifier-rnn"):
-        from firth.tasks.neural import AcceptorClassifier
+        from firth.tasks.neural import AcceptorClassifier, format_epoch
 
         return AcceptorClassifier.load(path, cfg)
     raise FirthError(f"{path}: not a classifier model (format {fmt!r}); use 'firth tag' for taggers")

@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, make_dataclass, replace
 
 import numpy as np
 import torch
@@ -69,26 +69,16 @@ class NeuralConfig:
             raise FirthError(f"--lr {self.lr!r}: must be a positive number")
 
 
-@dataclass(frozen=True)
-class AcceptorConfig(NeuralConfig):
-    hidden: int = 150
-    dropout: float = 0.5
-    lr: float = 1e-3
-    patience: int = 5
-    chars: bool = False
-    max_minutes: float = 9.5
-    pooling: str = "max"
-    freeze_epochs: int = 1  # see the note above
+def _task_config(name: str, doc: str, **defaults):
+    """A frozen NeuralConfig subclass with the task's own defaults (``pooling`` only for the acceptor)."""
+    fields_ = [(k, type(v), field(default=v)) for k, v in defaults.items()]
+    return make_dataclass(name, fields_, bases=(NeuralConfig,), frozen=True, namespace={"__doc__": doc})
 
 
-@dataclass(frozen=True)
-class TaggerConfig(NeuralConfig):
-    hidden: int = 128
-    dropout: float = 0.33
-    lr: float = 2e-3
-    patience: int = 4
-    chars: bool = True
-    max_minutes: float = 14.0
+AcceptorConfig = _task_config("AcceptorConfig", "biLSTM acceptor (classifier) settings.", hidden=150, dropout=0.5,
+                              lr=1e-3, patience=5, chars=False, max_minutes=9.5, pooling="max", freeze_epochs=1)
+TaggerConfig = _task_config("TaggerConfig", "biLSTM tagger settings.", hidden=128, dropout=0.33, lr=2e-3, patience=4,
+                            chars=True, max_minutes=14.0)
 
 
 def _seed_all(seed):
@@ -240,6 +230,14 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def format_epoch(rec) -> str:
+    """One line for a record of :func:`train_loop`'s history (the tasks' log lines)."""
+    s = f"epoch {rec['epoch']}: loss {rec['loss']:.4f}"
+    if "dev" in rec:
+        s += f", dev {rec['dev']:.4f}" + (" (best)" if rec.get("best") else "")
+    return s + f", {rec['seconds']:.0f}s"
 
 
 def _predict_batches(model, embed, sents, batch_size=128):

@@ -9,7 +9,7 @@ from firth.tasks.metrics import conlleval, is_span_tagset, token_accuracy
 
 def train_tagger(train_path, dev_path=None, column=-1, vectors=None, seed=0, progress=True, options=None, log=None):
     """Train from files. Without ``dev_path`` 10% of the training sentences (seeded) are held out."""
-    from firth.tasks.neural import RNNTagger
+    from firth.tasks.neural import RNNTagger, format_epoch
 
     train = read_conll(train_path, column)
     if dev_path:
@@ -28,15 +28,8 @@ def train_tagger(train_path, dev_path=None, column=-1, vectors=None, seed=0, pro
     m.extra["column"] = column
     m.fit([s.tokens for s in train], [s.tags for s in train],
           [s.tokens for s in dev] if dev else None, [s.tags for s in dev] if dev else None,
-          vectors=vectors, progress=progress, log=(lambda r: log(_fmt(r))) if log else None, span=span)
+          vectors=vectors, progress=progress, log=(lambda r: log(format_epoch(r))) if log else None, span=span)
     return m
-
-
-def _fmt(rec):
-    s = f"epoch {rec['epoch']}: loss {rec['loss']:.4f}"
-    if "dev" in rec:
-        s += f", dev {rec['dev']:.4f}" + (" (best)" if rec.get("best") else "")
-    return s + f", {rec['seconds']:.0f}s"
 
 
 def load_tagger(path):

@@ -15,12 +15,16 @@ def _vectors_arg(p):
     p.add_argument("--limit", type=int, default=None, help="load only the N most frequent words")
 
 
+def _search_args(p, topn: int, what: str) -> None:
+    p.add_argument("--topn", type=int, default=topn, help=f"how many {what} to show")
+    p.add_argument("--restrict", type=int, default=None, help="search only the N most frequent words")
+
+
 def register(sub) -> None:
     p = add_parser(sub, "similar", "nearest neighbours of words (cosine similarity)")
     _vectors_arg(p)
     p.add_argument("words", nargs="+", help="query words (normalised as the vectors were trained)")
-    p.add_argument("--topn", type=int, default=10, help="how many neighbours to show")
-    p.add_argument("--restrict", type=int, default=None, help="search only the N most frequent words")
+    _search_args(p, 10, "neighbours")
     p.set_defaults(func=cmd_similar)
 
     p = add_parser(sub, "analogy", "solve A : B :: C : ? (man king woman -> queen)")
@@ -29,8 +33,7 @@ def register(sub) -> None:
     p.add_argument("b", help="B (e.g. king)")
     p.add_argument("c", help="C (e.g. woman)")
     p.add_argument("--method", choices=["add", "mul"], default="add", help="3CosAdd (b - a + c) or 3CosMul (Levy & Goldberg 2014)")
-    p.add_argument("--topn", type=int, default=5, help="how many answers to show")
-    p.add_argument("--restrict", type=int, default=None, help="search only the N most frequent words")
+    _search_args(p, 5, "answers")
     p.set_defaults(func=cmd_analogy)
 
     p = add_parser(sub, "convert", "convert vectors between formats (input format detected from content)")
