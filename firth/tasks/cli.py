@@ -28,8 +28,19 @@ def _add_common_train(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _test_parser(sub, kind: str, help: str, data_metavar: str, data_help: str, func):
+    from firth.cli import add_parser
+
+    p = add_parser(sub, "test", help)
+    p.add_argument("model", help=f"model directory from 'firth {kind} train'")
+    p.add_argument("test", metavar=data_metavar, help=data_help)
+    p.set_defaults(func=func)
+    return p
+
+
 def register(sub):
     from firth.cli import add_parser
+    from firth.tasks.avg import AvgConfig  # the defaults (numpy at import; no numba, no torch)
 
     # ---------------------------------------------------------------- classify
     pc = add_parser(sub, "classify", "text classification: label<TAB>text or fastText '__label__X text' files")
@@ -41,8 +52,8 @@ def register(sub):
                    "(detected from the content)")
     p.add_argument("--arch", choices=["avg", "bilstm"], default="avg",
                    help="avg: mean of word and word n-gram embeddings -> softmax (fastText style); bilstm: biLSTM acceptor -> MLP")
-    p.add_argument("--ngrams", type=int, default=2, help="word n-grams up to this length (avg; 1: words only)")
-    p.add_argument("--bucket", type=int, default=2_000_000, help="hash slots for word n-grams (avg)")
+    p.add_argument("--ngrams", type=int, default=AvgConfig.ngrams, help="word n-grams up to this length (avg; 1: words only)")
+    p.add_argument("--bucket", type=int, default=AvgConfig.bucket, help="hash slots for word n-grams (avg)")
     p.add_argument("--loss", choices=["softmax", "ova"], default="softmax",
                    help="avg: softmax (one label per text) or ova, one-vs-all logistic losses for several labels "
                    "per text (fastText's -loss ova); ova predicts every label with probability >= 0.5")
@@ -50,10 +61,8 @@ def register(sub):
                    help="bilstm with --vectors: keep the pretrained vectors fixed for the first N epochs, then fine-tune (default 1; 0 fine-tunes from the start)")
     _add_common_train(p)
     p.set_defaults(func=_classify_train)
-    p = add_parser(csub, "test", "evaluate a classifier: accuracy, macro-F1, per-class table, confusion matrix")
-    p.add_argument("model", help="model directory from 'firth classify train'")
-    p.add_argument("test", metavar="TEST.tsv", help="test file, 'label<TAB>text' lines")
-    p.set_defaults(func=_classify_test)
+    _test_parser(csub, "classify", "evaluate a classifier: accuracy, macro-F1, per-class table, confusion matrix",
+                 "TEST.tsv", "test file, 'label<TAB>text' lines", _classify_test)
     p = add_parser(csub, "predict", "label texts (one per line on stdin): prints label<TAB>probability "
                    "(ova models: every label predicted, as label<TAB>probability pairs on the line)")
     p.add_argument("model", help="model directory from 'firth classify train'")
@@ -76,11 +85,9 @@ def register(sub):
                    help="concatenate a character biLSTM encoding of every token to its word vector (--no-chars: words only)")
     _add_common_train(p)
     p.set_defaults(func=_tag_train)
-    p = add_parser(tsub, "test", "evaluate a tagger: token accuracy, and span P/R/F1 (conlleval rules) for BIO data")
-    p.add_argument("model", help="model directory from 'firth tag train'")
-    p.add_argument("test", metavar="TEST.conll", help="test file in the training file's format")
+    p = _test_parser(tsub, "tag", "evaluate a tagger: token accuracy, and span P/R/F1 (conlleval rules) for BIO data",
+                     "TEST.conll", "test file in the training file's format", _tag_test)
     p.add_argument("--column", type=int, default=None, help="gold tag column (default: the model's training column)")
-    p.set_defaults(func=_tag_test)
     p = add_parser(tsub, "predict", "tag sentences (one per line, tokens separated by spaces): prints token/TAG")
     p.add_argument("model", help="model directory from 'firth tag train'")
     p.add_argument("input", nargs="?", default="-", help="text file (default: stdin)")

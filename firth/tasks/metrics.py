@@ -150,35 +150,20 @@ def _split(tag: str):
 
 
 def _end_of_chunk(prev_tag, tag, prev_type, type_):
-    end = False
-    if prev_tag == "B" and tag in ("B", "O"):
-        end = True
-    if prev_tag == "I" and tag in ("B", "O"):
-        end = True
-    if prev_tag == "E" and tag in ("E", "I", "O"):
-        end = True
-    if prev_tag != "O" and prev_tag != "." and prev_type != type_:
-        end = True
-    if prev_tag in ("]", "["):
-        end = True
-    return end
+    """conlleval's endOfChunk: does a chunk end between the previous token and this one?"""
+    return ((prev_tag in ("B", "I") and tag in ("B", "O"))
+            or (prev_tag == "E" and tag in ("E", "I", "O"))
+            or (prev_tag not in ("O", ".") and prev_type != type_)
+            or prev_tag in ("]", "["))
 
 
 def _start_of_chunk(prev_tag, tag, prev_type, type_):
-    start = False
-    if prev_tag in ("B", "I", "O") and tag == "B":
-        start = True
-    if prev_tag == "O" and tag == "I":
-        start = True
-    if prev_tag == "E" and tag in ("E", "I"):
-        start = True
-    if prev_tag == "O" and tag == "E":
-        start = True
-    if tag != "O" and tag != "." and prev_type != type_:
-        start = True
-    if tag in ("[", "]"):
-        start = True
-    return start
+    """conlleval's startOfChunk: does a chunk start at this token?"""
+    return ((prev_tag in ("B", "I", "O") and tag == "B")
+            or (prev_tag == "O" and tag in ("I", "E"))
+            or (prev_tag == "E" and tag in ("E", "I"))
+            or (tag not in ("O", ".") and prev_type != type_)
+            or tag in ("[", "]"))
 
 
 @dataclass
