@@ -60,6 +60,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--no-lock", action="store_true")
     ap.add_argument("--log", default=None)
+    ap.add_argument("--timeout", type=float, default=470, help="seconds per run (the shared lock is held meanwhile)")
     a = ap.parse_args(argv)
     try:
         import pyspark  # noqa: F401
@@ -71,8 +72,14 @@ def main(argv=None):
         out = tmp / f"spark-{parts}.bin"
         with lock(not a.no_lock):
             t0 = time.perf_counter()
-            p = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(out), str(parts), str(a.epochs)],
-                               env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+            try:
+                p = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(out), str(parts), str(a.epochs)],
+                                   env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True,
+                                   timeout=a.timeout)
+            except subprocess.TimeoutExpired:  # keep the shared lock bounded
+                print(json.dumps({"tool": "spark-mllib", "partitions": parts, "wall_s": f"> {a.timeout}",
+                                  "note": "stopped at --timeout"}), flush=True)
+                continue
             wall = time.perf_counter() - t0
         if p.returncode:
             raise SystemExit(f"spark failed ({p.returncode}) at numPartitions {parts}:\n{p.stderr[-3000:]}")

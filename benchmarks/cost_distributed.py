@@ -1,0 +1,134 @@
+"""The cost model of `firth train --distributed` (docs/distributed.md), checked against the bytes
+bench_distributed.py measured, then used to predict a 1-billion-word corpus on 8, 32 and 128
+machines at 10 and 100 Gb/s.
+
+    python benchmarks/bench_distributed.py --ranks 0,1,2,4,8 --sync-words 50000 --log dist.jsonl
+    python benchmarks/cost_distributed.py dist.jsonl
+
+Model of one synchronisation, per rank (firth/train/sync.py), for 2 matrices of V rows x d:
+
+    payload   = 2 V  +  4 d U(P S)          bytes put into all-reduces (V flags per matrix, then
+                                            the touched rows' float32 deltas)
+    U(n)      = a n^b  (capped at 2 V)      rows touched (both matrices, union over ranks) by n
+                                            words of training; a, b fitted on P = 1, 2, then the
+                                            prediction for P = 4, 8 is compared with the measurement
+    t_sync    = 2 V c_scan + payload_wire / B + 4 * 2 (P-1) alpha
+    payload_wire = 2 (P-1)/P payload        a ring all-reduce sends this much per rank
+    t_compute = S / R                       S words per rank between syncs, R words/s per machine
+    efficiency = t_compute / (t_compute + t_sync)   (the threads wait during a sync)
+
+c_scan (seconds per row to find the changed rows, d = 100) is measured here on this machine;
+R is T threads times one thread's training words/s measured on a quiet machine (1.11M,
+benchmarks/RESULTS.md; T = 16, assuming firth's Hogwild threads scale near-linearly as they
+did from 1 to 2: an assumption, stated in the output); alpha = 50 us per
+all-reduce step (gloo over TCP, an assumption). The 1-billion-word vocabulary is taken as
+V = 1,000,000 rows (min-count 5; an assumption, stated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+
+
+def scan_seconds_per_row(d: int = 100, rows: int = 200_000) -> float:
+    from firth.train.sync import changed_rows
+
+    m = np.random.default_rng(0).standard_normal((rows, d), dtype=np.float32)
+    b = m.copy()
+    m[::7] += 1
+    ts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        changed_rows(m, b)
+        ts.append(time.perf_counter() - t)
+    return sorted(ts)[2] / rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("log", help="bench_distributed.py --log output (JSON lines)")
+    ap.add_argument("--vocab", type=int, default=None, help="vocabulary of the measured corpus (default: from the log)")
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=16, help="threads per machine in the prediction")
+    ap.add_argument("--alpha-us", type=float, default=50.0)
+    ap.add_argument("--thread-rate", type=float, default=1.11e6,
+                    help="training words/s of one thread (default: skip-gram, HogBatch, measured on a quiet machine, "
+                         "benchmarks/RESULTS.md word2vec 'Speed'; 1 -> 2 threads scaled 1.99x there)")
+    ap.add_argument("--big-vocab", type=int, default=1_000_000)
+    ap.add_argument("--big-words", type=float, default=1e9)
+    a = ap.parse_args(argv)
+    rows = [json.loads(x) for x in open(a.log) if x.strip()]
+    dist = {r["ranks"]: r for r in rows if r.get("ranks", 0) >= 1 and "mib_per_sync_per_rank" in r}
+    V = a.vocab or next(r["vocab"] for r in rows if "vocab" in r)
+    d = a.dim
+    S = next(iter(dist.values()))["sync_words"]
+    # measured payloads -> touched rows
+    U = {P: (r["mib_per_sync_per_rank"] * 2**20 - 2 * V) / (4 * d) for P, r in sorted(dist.items())}
+    fit = [P for P in (1, 2) if P in U]
+    if len(fit) < 2:
+        raise SystemExit("need measurements at 1 and 2 ranks to fit U(n)")
+    n = np.log([P * S for P in fit])
+    b = float((math.log(U[fit[1]]) - math.log(U[fit[0]])) / (n[1] - n[0]))
+    la = math.log(U[fit[0]]) - b * n[0]
+
+    def touched(words, vocab):
+        return min(math.exp(la + b * math.log(words)), 2 * vocab)
+
+    def payload(P, s, vocab):
+        return 2 * vocab + 4 * d * touched(P * s, vocab)
+
+    print(f"measured corpus: V = {V:,} rows x d = {d}, S = {S:,} words per rank between syncs")
+    print(f"U(n) = {math.exp(la):.3g} n^{b:.3f} rows touched by n words (fitted on P = {fit})")
+    print("| ranks | measured MiB/sync/rank | model | error |")
+    print("|---|---|---|---|")
+    for P, r in sorted(dist.items()):
+        m = payload(P, S, V) / 2**20
+        print(f"| {P} | {r['mib_per_sync_per_rank']:.2f} | {m:.2f} | {100 * (m / r['mib_per_sync_per_rank'] - 1):+.1f}% |")
+    c_scan = scan_seconds_per_row(d)
+    r1 = a.thread_rate
+    R = a.threads * r1
+    alpha = a.alpha_us * 1e-6
+    Vb, N = a.big_vocab, a.big_words
+    print(f"\nscan: {c_scan * 1e9:.0f} ns per row (d = {d}) on this machine; one thread {r1:,.0f} training words/s "
+          f"-> R = {a.threads} x that = {R:,.0f} words/s per machine (assumed linear)")
+    print(f"prediction: {N:.0e} words, V = {Vb:,} (assumed), alpha = {a.alpha_us:.0f} us per all-reduce step\n")
+
+    def t_sync(P, s, B):
+        wire = 2 * (P - 1) / P * payload(P, s, Vb)
+        return 2 * Vb * c_scan + wire * 8 / B + 4 * 2 * (P - 1) * alpha
+
+    def eff(P, s, B):
+        tc = s / R
+        return tc / (tc + t_sync(P, s, B))
+
+    print("| machines | link | ideal epoch | at S = 50k: efficiency, epoch | S for >= 80% | syncs/epoch | epoch at that S | MiB/sync/rank |")
+    print("|---|---|---|---|---|---|---|---|")
+    for P in (8, 32, 128):
+        for gb in (10, 100):
+            B = gb * 1e9
+            ideal = N / (P * R)
+            e50 = eff(P, 50_000, B)
+            share = N / P
+            s80 = None
+            s = 1_000.0
+            while s <= share:
+                if eff(P, s, B) >= 0.8:
+                    s80 = s
+                    break
+                s *= 1.05
+            if s80 is None:
+                e1 = eff(P, share, B)
+                tail = f"none (one sync per epoch: {100 * e1:.0f}%) | 1 | {ideal / e1:.1f} s | {payload(P, share, Vb) / 2**20:.0f}"
+            else:
+                tail = (f"{s80:,.0f} words | {share / s80:,.0f} | {ideal / eff(P, s80, B):.1f} s | "
+                        f"{payload(P, s80, Vb) / 2**20:.0f}")
+            print(f"| {P} | {gb} Gb/s | {ideal:.1f} s | {100 * e50:.0f}%, {ideal / e50:.1f} s | {tail} |")
+
+
+if __name__ == "__main__":
+    main()
