@@ -46,14 +46,10 @@ def _ws_len(data, i, n):
         if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
             return 1
         return 0
-    if c == 0xC2:
-        if i + 1 < n and (data[i + 1] == 0x85 or data[i + 1] == 0xA0):
-            return 2
-        return 0
-    if c == 0xE1:
-        if i + 2 < n and data[i + 1] == 0x9A and data[i + 2] == 0x80:
-            return 3
-        return 0
+    if c == 0xC2:  # U+0085, U+00A0
+        return 2 if i + 1 < n and (data[i + 1] == 0x85 or data[i + 1] == 0xA0) else 0
+    if c == 0xE1:  # U+1680
+        return 3 if i + 2 < n and data[i + 1] == 0x9A and data[i + 2] == 0x80 else 0
     if c == 0xE2:
         if i + 2 < n:
             d1 = data[i + 1]
@@ -63,10 +59,8 @@ def _ws_len(data, i, n):
             if d1 == 0x81 and d2 == 0x9F:
                 return 3
         return 0
-    if c == 0xE3:
-        if i + 2 < n and data[i + 1] == 0x80 and data[i + 2] == 0x80:
-            return 3
-        return 0
+    if c == 0xE3:  # U+3000
+        return 3 if i + 2 < n and data[i + 1] == 0x80 and data[i + 2] == 0x80 else 0
     return 0
 
 
@@ -273,6 +267,16 @@ def job_seed(seed: int, epoch: int, job: int) -> int:
     return x or 1
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _push_alias(i, scaled, small, large, ns, nl):
+    """Vose's method: word i onto the small (scaled < 1) or the large stack. Returns (ns, nl)."""
+    if scaled[i] < 1.0:
+        small[ns] = i
+        return ns + 1, nl
+    large[nl] = i
+    return ns, nl + 1
+
+
 @njit(nogil=True, cache=True)
 def build_alias(p):
     """Vose's alias table for probabilities ``p`` (sums to 1): (prob float32, alias int32)."""
@@ -285,12 +289,7 @@ def build_alias(p):
     ns = 0
     nl = 0
     for i in range(n):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
+        ns, nl = _push_alias(i, scaled, small, large, ns, nl)
     while ns > 0 and nl > 0:
         ns -= 1
         s = small[ns]
@@ -299,12 +298,7 @@ def build_alias(p):
         prob[s] = scaled[s]
         alias[s] = g
         scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
+        ns, nl = _push_alias(g, scaled, small, large, ns, nl)
     for i in range(nl):
         prob[large[i]] = 1.0
     for i in range(ns):

@@ -129,16 +129,13 @@ def uniform_rows(out, r0, r1, lim, seed):
 @numba.njit(nogil=True, cache=True)
 def subword_scale(sub_off, sub_rows):
     """Per word: (sum over its row list of each row's multiplicity) / list length (float32)."""
-    n = sub_off.shape[0] - 1
-    out = np.ones(n, np.float32)
-    for w in range(n):
-        p0 = sub_off[w]
-        p1 = sub_off[w + 1]
+    out = np.ones(sub_off.shape[0] - 1, np.float32)
+    for w in range(out.shape[0]):
+        rows = sub_rows[sub_off[w] : sub_off[w + 1]]
         tot = 0
-        for p in range(p0, p1):
-            for q in range(p0, p1):
-                if sub_rows[p] == sub_rows[q]:
-                    tot += 1
-        if p1 > p0:
-            out[w] = np.float32(tot / (p1 - p0))
+        for x in rows:
+            for y in rows:
+                tot += x == y
+        if rows.shape[0]:
+            out[w] = np.float32(tot / rows.shape[0])
     return out
