@@ -133,82 +133,11 @@ def read_fasttext_bin(path, limit: int | None = None, output: bool = False, mmap
         raise FirthError(f"{path}: is a directory, expected a fastText .bin")
     r = _Reader(path)
     try:
-        head = r.read(8, "header") if r.size >= 8 else None
-        if head is None:
-            raise FirthError(f"{path}: not a fastText model: only {r.size} bytes")
-        magic, version = struct.unpack("<ii", head)
-        if magic != FASTTEXT_MAGIC:
-            raise FirthError(
-                f"{path}: not a Facebook fastText model (magic number {magic}, expected {FASTTEXT_MAGIC})"
-            )
-        if version > FASTTEXT_VERSION or version < 11:
-            raise FirthError(f"{path}: fastText model format version {version}; firth reads versions 11 and 12")
-        vals = r.unpack("<12id", "arguments")
-        args = dict(zip(_ARGS, vals[:12]))
-        args["t"] = vals[12]
-        _check_args(path, args)
-        if version == 11 and args["model"] == 3:
-            args["maxn"] = 0  # fastText: old supervised models have no char n-grams
-        size, nwords, nlabels = r.unpack("<3i", "dictionary header")
-        ntokens, pruneidx_size = r.unpack("<2q", "dictionary header")
-        if not (0 <= nwords <= size and 0 <= nlabels and nwords + nlabels == size and size < 1 << 31):
-            raise _corrupt(path, f"dictionary of {size} entries with {nwords} words and {nlabels} labels")
-        if size * 10 > r.size:  # an entry takes at least 10 bytes (NUL, count, type)
-            raise FirthError(f"{path}: truncated fastText model: {size} dictionary entries cannot fit in {r.size} bytes")
-        keep = nwords if limit is None else min(int(limit), nwords)
-        words, counts, labels, lcounts = [], np.empty(keep, np.int64), [], []
-        wi = 0
-        for i in range(size):
-            raw = r.cstring(f"dictionary entry {i + 1}")
-            cnt, typ = r.unpack("<qb", f"dictionary entry {i + 1}")
-            if typ not in (0, 1) or cnt < 0:
-                raise _corrupt(path, f"dictionary entry {i + 1} has type {typ} and count {cnt}")
-            if typ == 0:
-                if wi < keep:
-                    words.append(raw.decode("utf-8", errors="surrogateescape"))
-                    counts[wi] = cnt
-                wi += 1
-            else:
-                labels.append(raw.decode("utf-8", errors="surrogateescape"))
-                lcounts.append(cnt)
-        if wi != nwords:
-            raise _corrupt(path, f"dictionary header says {nwords} words, entries hold {wi}")
-        if pruneidx_size > 0:
-            raise FirthError(
-                f"{path}: a pruned (quantized, .ftz) fastText model: its vectors are compressed by product "
-                "quantization, which firth does not read; use the full .bin (or the .vec) instead"
-            )
-        (quant,) = r.unpack("<?", "input matrix header")
-        if quant:
-            raise FirthError(
-                f"{path}: a quantized fastText model (.ftz): its vectors are compressed by product "
-                "quantization, which firth does not read; use the full .bin (or the .vec) instead"
-            )
-        m, n = r.unpack("<2q", "input matrix header")
-        if n != args["dim"] or m != nwords + args["bucket"]:
-            raise _corrupt(path, f"input matrix is {m} x {n}, expected {nwords + args['bucket']} x {args['dim']}")
-        in_off = r.tell()
-        in_end = in_off + 4 * m * n
-        if in_end + 17 > r.size:
-            raise FirthError(
-                f"{path}: truncated fastText model: the input matrix needs {in_end + 17} bytes, file has {r.size}"
-            )
-        r.seek(in_end)
-        (qout,) = r.unpack("<?", "output matrix header")
-        om, on = r.unpack("<2q", "output matrix header")
-        if qout:
-            raise FirthError(f"{path}: a quantized fastText model (.ftz) with a quantized output matrix; not supported")
-        if on != args["dim"] or om not in (nwords, nlabels):
-            raise _corrupt(path, f"output matrix is {om} x {on}, expected {nwords} x {args['dim']}")
-        out_off = r.tell()
-        end = out_off + 4 * om * on
-        if end > r.size:
-            raise FirthError(f"{path}: truncated fastText model: the output matrix needs {end} bytes, file has {r.size}")
-        if end < r.size:
-            raise _corrupt(path, f"{r.size - end} unexpected bytes after the output matrix")
+        version, args = _read_header(r, path)
+        d = _read_dictionary(r, path, limit)
+        (in_off, m, n), (out_off, om, on) = _read_matrix_headers(r, path, args, d["nwords"], d["nlabels"])
     finally:
         r.close()
-
     if mmap and m * n:
         inp = np.memmap(path, dtype="<f4", mode="r", offset=in_off, shape=(m, n))
     else:
@@ -216,18 +145,105 @@ def read_fasttext_bin(path, limit: int | None = None, output: bool = False, mmap
     outm = None
     if output:
         outm = np.fromfile(path, dtype="<f4", count=om * on, offset=out_off).reshape(om, on)
-        if limit is not None and om == nwords:
-            outm = outm[:keep]
+        if limit is not None and om == d["nwords"]:
+            outm = outm[: len(d["words"])]
     model = FacebookModel(
-        path=path, version=version, args=args, words=words, counts=counts, labels=labels,
-        label_counts=np.asarray(lcounts, np.int64), ntokens=ntokens, input=inp, output=outm, nwords_total=nwords,
+        path=path, version=version, args=args, words=d["words"], counts=d["counts"], labels=d["labels"],
+        label_counts=d["label_counts"], ntokens=d["ntokens"], input=inp, output=outm, nwords_total=d["nwords"],
     )
     if args["model"] == 3:
         model.notes.append(
-            f"a supervised fastText classifier ({nlabels} labels, loss {LOSS_NAMES.get(args['loss'])}): "
+            f"a supervised fastText classifier ({d['nlabels']} labels, loss {LOSS_NAMES.get(args['loss'])}): "
             "only its word vectors are read; the labels and the classifier are ignored"
         )
     return model
+
+
+def _read_header(r: "_Reader", path: Path):
+    """Magic number, version and the training arguments: (version, args)."""
+    head = r.read(8, "header") if r.size >= 8 else None
+    if head is None:
+        raise FirthError(f"{path}: not a fastText model: only {r.size} bytes")
+    magic, version = struct.unpack("<ii", head)
+    if magic != FASTTEXT_MAGIC:
+        raise FirthError(f"{path}: not a Facebook fastText model (magic number {magic}, expected {FASTTEXT_MAGIC})")
+    if version > FASTTEXT_VERSION or version < 11:
+        raise FirthError(f"{path}: fastText model format version {version}; firth reads versions 11 and 12")
+    vals = r.unpack("<12id", "arguments")
+    args = dict(zip(_ARGS, vals[:12]))
+    args["t"] = vals[12]
+    _check_args(path, args)
+    if version == 11 and args["model"] == 3:
+        args["maxn"] = 0  # fastText: old supervised models have no char n-grams
+    return version, args
+
+
+def _read_dictionary(r: "_Reader", path: Path, limit: int | None) -> dict:
+    """The dictionary: the first ``limit`` words (all without a limit) with their counts, the
+    labels, the header's sizes and token count."""
+    size, nwords, nlabels = r.unpack("<3i", "dictionary header")
+    ntokens, pruneidx_size = r.unpack("<2q", "dictionary header")
+    if not (0 <= nwords <= size and 0 <= nlabels and nwords + nlabels == size and size < 1 << 31):
+        raise _corrupt(path, f"dictionary of {size} entries with {nwords} words and {nlabels} labels")
+    if size * 10 > r.size:  # an entry takes at least 10 bytes (NUL, count, type)
+        raise FirthError(f"{path}: truncated fastText model: {size} dictionary entries cannot fit in {r.size} bytes")
+    keep = nwords if limit is None else min(int(limit), nwords)
+    words, counts, labels, lcounts = [], np.empty(keep, np.int64), [], []
+    wi = 0
+    for i in range(size):
+        raw = r.cstring(f"dictionary entry {i + 1}")
+        cnt, typ = r.unpack("<qb", f"dictionary entry {i + 1}")
+        if typ not in (0, 1) or cnt < 0:
+            raise _corrupt(path, f"dictionary entry {i + 1} has type {typ} and count {cnt}")
+        if typ == 0:
+            if wi < keep:
+                words.append(raw.decode("utf-8", errors="surrogateescape"))
+                counts[wi] = cnt
+            wi += 1
+        else:
+            labels.append(raw.decode("utf-8", errors="surrogateescape"))
+            lcounts.append(cnt)
+    if wi != nwords:
+        raise _corrupt(path, f"dictionary header says {nwords} words, entries hold {wi}")
+    if pruneidx_size > 0:
+        raise FirthError(
+            f"{path}: a pruned (quantized, .ftz) fastText model: its vectors are compressed by product "
+            "quantization, which firth does not read; use the full .bin (or the .vec) instead"
+        )
+    return {"words": words, "counts": counts, "labels": labels, "label_counts": np.asarray(lcounts, np.int64),
+            "nwords": nwords, "nlabels": nlabels, "ntokens": ntokens}
+
+
+def _read_matrix_headers(r: "_Reader", path: Path, args: dict, nwords: int, nlabels: int):
+    """Check both matrices' headers and sizes against the file: ((input offset, rows, cols),
+    (output offset, rows, cols))."""
+    (quant,) = r.unpack("<?", "input matrix header")
+    if quant:
+        raise FirthError(
+            f"{path}: a quantized fastText model (.ftz): its vectors are compressed by product "
+            "quantization, which firth does not read; use the full .bin (or the .vec) instead"
+        )
+    m, n = r.unpack("<2q", "input matrix header")
+    if n != args["dim"] or m != nwords + args["bucket"]:
+        raise _corrupt(path, f"input matrix is {m} x {n}, expected {nwords + args['bucket']} x {args['dim']}")
+    in_off = r.tell()
+    in_end = in_off + 4 * m * n
+    if in_end + 17 > r.size:
+        raise FirthError(f"{path}: truncated fastText model: the input matrix needs {in_end + 17} bytes, file has {r.size}")
+    r.seek(in_end)
+    (qout,) = r.unpack("<?", "output matrix header")
+    om, on = r.unpack("<2q", "output matrix header")
+    if qout:
+        raise FirthError(f"{path}: a quantized fastText model (.ftz) with a quantized output matrix; not supported")
+    if on != args["dim"] or om not in (nwords, nlabels):
+        raise _corrupt(path, f"output matrix is {om} x {on}, expected {nwords} x {args['dim']}")
+    out_off = r.tell()
+    end = out_off + 4 * om * on
+    if end > r.size:
+        raise FirthError(f"{path}: truncated fastText model: the output matrix needs {end} bytes, file has {r.size}")
+    if end < r.size:
+        raise _corrupt(path, f"{r.size - end} unexpected bytes after the output matrix")
+    return (in_off, m, n), (out_off, om, on)
 
 
 def _check_args(path, a):
