@@ -234,11 +234,17 @@ def make_cell(cell: str, input_size: int, hidden_size: int, **options) -> Cell:
     """Build a cell by name: ``"srnn"`` (options: nonlinearity), ``"lstm"`` (forget_bias),
     ``"gru"`` (variant), ``"slstm"`` / ``"mlstm"`` (heads, forget, forget_bias; see
     :mod:`firth.rnn.xlstm`)."""
+    import numbers
+
     from firth.errors import FirthError
 
     if cell not in CELL_TYPES:
         raise FirthError(f"cell {cell!r}: use one of {', '.join(CELL_TYPES)}")
+    for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not (isinstance(v, numbers.Integral) and not isinstance(v, bool) and 1 <= v <= 10**8):  # a damaged config too
+            raise FirthError(f"cell {cell!r}: {name} must be an integer in [1, 10**8], got {str(v)[:40]}")
     try:
         return CELL_TYPES[cell](input_size, hidden_size, **options)
-    except TypeError as e:  # an option this cell does not take
-        raise FirthError(f"cell {cell!r}: {e}") from None
+    except (TypeError, ValueError, OverflowError, RuntimeError) as e:  # an option this cell does not take, ...
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise FirthError(f"cell {cell!r}: {first}") from None

@@ -344,3 +344,15 @@ def test_divergence_check_agrees_with_a_full_scan(corpus):
     with pytest.raises(FirthError, match="training diverged in epoch 2"):
         m.check_finite(1, float("nan"))
     m.close()
+
+
+def test_vectors_of_a_diverged_model_are_refused(corpus):
+    """Every writer goes through vectors() (firth train, --distributed, the API): no NaN rows out."""
+    from firth.train.fasttext import FastText
+
+    for m in (_model(epochs=1), FastText(model="sg", dim=8, epochs=1, min_count=1, workers=1, bucket=100)):
+        m.train(str(corpus))
+        m.syn0[-1, 0] = np.nan
+        with pytest.raises(FirthError, match="training diverged in epoch 1"):
+            m.vectors()
+        m.close()

@@ -183,6 +183,7 @@ class FastText(Word2Vec):
 
         if self.syn0 is None:
             raise FirthError("the model has not been trained yet")
+        self.check_finite(max(self.epochs_trained - 1, 0))  # every writer (also --distributed) gets finite rows
         V = len(self.vocab)
         meta = {
             "trainer": "firth.fasttext",

@@ -374,6 +374,7 @@ class Word2Vec:
 
         if self.syn0 is None:
             raise FirthError("the model has not been trained yet")
+        self.check_finite(max(self.epochs_trained - 1, 0))  # every writer (also --distributed) gets finite rows
         meta = {
             "trainer": "firth.word2vec",
             "settings": self.settings(),
