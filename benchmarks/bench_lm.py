@@ -74,6 +74,11 @@ def timed(cmd, env=None, timeout=None, cwd=None):
     return rc, out, secs, (int(m[-1]) / 1024 if m else float("nan"))
 
 
+def mib(rss):
+    """Peak RSS in MiB, or None when /usr/bin/time printed none (the run was killed)."""
+    return round(rss) if rss == rss else None
+
+
 def run_firth(name, minutes, out_dir, threads, seed=1, tokens=0):
     """``tokens``: stop after that many training tokens (the anchor's epoch) instead of ``minutes``."""
     model = out_dir / f"lm-{name}"
@@ -94,7 +99,7 @@ def run_firth(name, minutes, out_dir, threads, seed=1, tokens=0):
     ppl = float(out.split("perplexity ")[1].split()[0])
     best = min(r["valid_ppl"] for r in hist if r.get("valid_ppl") is not None)
     return {"config": name, "test_ppl": round(ppl, 2), "valid_ppl": round(best, 2), "train_tokens": n_tok,
-            "train_seconds": train_secs, "tokens_per_s": round(n_tok / train_secs), "peak_rss_mib": round(rss),
+            "train_seconds": train_secs, "tokens_per_s": round(n_tok / train_secs), "peak_rss_mib": mib(rss),
             "args": CONFIGS[name]}
 
 
@@ -120,7 +125,7 @@ def run_anchor_probe(seconds, out_dir, threads):
     if not ms:
         raise SystemExit(f"anchor probe printed no ms/batch line in {seconds} s: {out.strip().splitlines()[-3:]}")
     return {"config": "anchor speed probe (full train.txt)", "tokens_per_s": round(20 * 35 / (median(ms) / 1000)),
-            "peak_rss_mib": round(rss)}
+            "peak_rss_mib": mib(rss)}
 
 
 def anchor_subset(tokens_per_stream, out_dir, batch=20):
@@ -169,7 +174,7 @@ def run_anchor_budget(minutes, speed, seed, out_dir, threads):
     limit = minutes * 60 * 3 + 600  # a safety net only; main.py ends by itself after one epoch
     rc, out, secs, rss = timed(_anchor_cmd(d, 1, seed, out_dir / "anchor.pt"), env=_anchor_env(threads),
                                cwd=ANCHOR, timeout=limit)
-    res = {"config": "anchor", "seed": seed, "peak_rss_mib": round(rss), "completed": rc == 0,
+    res = {"config": "anchor", "seed": seed, "peak_rss_mib": mib(rss), "completed": rc == 0,
            "anchor_vocab": vocab_size, "train_tokens": n_tokens}
     ms = _ms_per_batch(out)
     nb = re.findall(r"\|\s+(\d+)/\s*(\d+) batches", out)
@@ -203,11 +208,12 @@ def summarize(results, names):
             print(f"  {name}: no successful run")
             continue
         summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
-                                                                  "train_tokens", "peak_rss_mib", "train_seconds")}
+                                                                  "train_tokens", "peak_rss_mib", "train_seconds")
+                         if all(r.get(k) is not None for r in rs)}
         print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
               f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
               f"{summary[name]['train_tokens']:.0f} tokens in {summary[name]['train_seconds']:.0f} s, "
-              f"peak RSS {summary[name]['peak_rss_mib']:.0f} MiB")
+              f"peak RSS {summary[name].get('peak_rss_mib', float('nan')):.0f} MiB")
     base = summary.get("anchor")
     for name in names:
         if base and name in summary and name != "anchor":
