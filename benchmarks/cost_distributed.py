@@ -9,9 +9,12 @@ Model of one synchronisation, per rank (firth/train/sync.py), for 2 matrices of 
 
     payload   = 2 V  +  4 d U(P S)          bytes put into all-reduces (V flags per matrix, then
                                             the touched rows' float32 deltas)
-    U(n)      = a n^b  (capped at 2 V)      rows touched (both matrices, union over ranks) by n
-                                            words of training; a, b fitted on P = 1, 2, then the
-                                            prediction for P = 4, 8 is compared with the measurement
+    U(n)      = sum over words of           rows touched (both matrices, union over ranks) by the
+                (1 - e^-k_w) + (1 - e^-(k_w + g K q_w))   n = P S words trained: k_w kept
+                                            occurrences of w (word2vec subsampling) in n words,
+                                            K = sum k_w, q_w ~ count^0.75 the noise distribution,
+                                            g output rows drawn per kept token, fitted at P = 1;
+                                            P = 2, 4, 8 are predictions compared with the bytes
     t_sync    = 2 V c_scan + payload_wire / B + 4 * 2 (P-1) alpha
     payload_wire = 2 (P-1)/P payload        a ring all-reduce sends this much per rank
     t_compute = S / R                       S words per rank between syncs, R words/s per machine
@@ -21,18 +24,22 @@ c_scan (seconds per row to find the changed rows, d = 100) is measured here on t
 R is T threads times one thread's training words/s measured on a quiet machine (1.11M,
 benchmarks/RESULTS.md; T = 16, assuming firth's Hogwild threads scale near-linearly as they
 did from 1 to 2: an assumption, stated in the output); alpha = 50 us per
-all-reduce step (gloo over TCP, an assumption). The 1-billion-word vocabulary is taken as
-V = 1,000,000 rows (min-count 5; an assumption, stated).
+all-reduce step (gloo over TCP, an assumption). The 1-billion-word corpus is taken as
+V = 1,000,000 words with Zipf counts (an assumption, stated).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_word2vec import make_corpus  # noqa: E402
 
 
 def scan_seconds_per_row(d: int = 100, rows: int = 200_000) -> float:
@@ -49,10 +56,55 @@ def scan_seconds_per_row(d: int = 100, rows: int = 200_000) -> float:
     return sorted(ts)[2] / rows
 
 
+def touched_rows(counts: np.ndarray, n: float, g: float, sample: float = 1e-3, window: int = 5) -> float:
+    """Expected rows touched (input + output matrix) when n words of a corpus with these
+    word counts are trained: a kept token (word2vec subsampling) touches its input row and,
+    as a positive target, its output row; each kept token also draws ``g`` negatives from
+    the unigram^0.75 distribution (output rows). 1 - exp(-expected touches) per row."""
+    c = counts.astype(np.float64)
+    T = c.sum()
+    st = sample * T
+    keep = np.minimum(1.0, (np.sqrt(c / st) + 1.0) * st / c) if sample else np.ones_like(c)
+    kept = n * (c / T) * keep  # expected kept occurrences of each word in n words
+    q = c**0.75
+    q /= q.sum()
+    draws = g * kept.sum()
+    return float(np.sum(1 - np.exp(-kept)) + np.sum(1 - np.exp(-kept - draws * q)))
+
+
+def fit_negatives(counts, n, rows) -> float:
+    """The negatives per kept token (g) that make touched_rows match a measurement."""
+    lo, hi = 0.0, 200.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if touched_rows(counts, n, mid) < rows:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def zipf_counts(tokens: float, vocab: int, min_count: int = 5) -> np.ndarray:
+    """Counts of a Zipf (exponent 1) corpus of ``tokens`` words whose rarest kept word occurs
+    ``min_count`` times: the rank-r word occurs min_count * vocab / r times."""
+    r = np.arange(1, vocab + 1, dtype=np.float64)
+    c = min_count * vocab / r
+    return c * (tokens / c.sum()) if c.sum() > tokens else c
+
+
+def corpus_counts(path, min_count: int = 5) -> np.ndarray:
+    from collections import Counter
+
+    cnt = Counter()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            cnt.update(line.split())
+    return np.array(sorted((v for v in cnt.values() if v >= min_count), reverse=True), dtype=np.float64)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log", help="bench_distributed.py --log output (JSON lines)")
-    ap.add_argument("--vocab", type=int, default=None, help="vocabulary of the measured corpus (default: from the log)")
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--threads", type=int, default=16, help="threads per machine in the prediction")
     ap.add_argument("--alpha-us", type=float, default=50.0)
@@ -64,42 +116,43 @@ def main(argv=None):
     a = ap.parse_args(argv)
     rows = [json.loads(x) for x in open(a.log) if x.strip()]
     dist = {r["ranks"]: r for r in rows if r.get("ranks", 0) >= 1 and "mib_per_sync_per_rank" in r}
-    V = a.vocab or next(r["vocab"] for r in rows if "vocab" in r)
     d = a.dim
-    S = next(iter(dist.values()))["sync_words"]
-    # measured payloads -> touched rows
+    first = next(iter(dist.values()))
+    S = first["sync_words"]
+    counts = corpus_counts(make_corpus(first["words"]))
+    V = len(counts)
+    if first.get("vocab") not in (None, V):
+        raise SystemExit(f"vocabulary {V} counted here, {first['vocab']} in the log: not the same corpus")
+    # measured payloads -> touched rows; the negatives per kept token fitted at 1 rank
     U = {P: (r["mib_per_sync_per_rank"] * 2**20 - 2 * V) / (4 * d) for P, r in sorted(dist.items())}
-    fit = [P for P in (1, 2) if P in U]
-    if len(fit) < 2:
-        raise SystemExit("need measurements at 1 and 2 ranks to fit U(n)")
-    n = np.log([P * S for P in fit])
-    b = float((math.log(U[fit[1]]) - math.log(U[fit[0]])) / (n[1] - n[0]))
-    la = math.log(U[fit[0]]) - b * n[0]
+    if 1 not in U:
+        raise SystemExit("need a measurement at 1 rank to fit the model")
+    g = fit_negatives(counts, S, U[1])
 
-    def touched(words, vocab):
-        return min(math.exp(la + b * math.log(words)), 2 * vocab)
+    def payload(P, s, cnt):
+        return 2 * len(cnt) + 4 * d * touched_rows(cnt, P * s, g)
 
-    def payload(P, s, vocab):
-        return 2 * vocab + 4 * d * touched(P * s, vocab)
-
-    print(f"measured corpus: V = {V:,} rows x d = {d}, S = {S:,} words per rank between syncs")
-    print(f"U(n) = {math.exp(la):.3g} n^{b:.3f} rows touched by n words (fitted on P = {fit})")
+    print(f"measured corpus: first {first['words']:,} words of en-mix, V = {V:,} rows x d = {d}, "
+          f"S = {S:,} words per rank between syncs")
+    print(f"touched rows from the corpus counts; {g:.2f} output rows drawn per kept token (fitted at 1 rank)")
     print("| ranks | measured MiB/sync/rank | model | error |")
     print("|---|---|---|---|")
     for P, r in sorted(dist.items()):
-        m = payload(P, S, V) / 2**20
+        m = payload(P, S, counts) / 2**20
         print(f"| {P} | {r['mib_per_sync_per_rank']:.2f} | {m:.2f} | {100 * (m / r['mib_per_sync_per_rank'] - 1):+.1f}% |")
     c_scan = scan_seconds_per_row(d)
     r1 = a.thread_rate
     R = a.threads * r1
     alpha = a.alpha_us * 1e-6
     Vb, N = a.big_vocab, a.big_words
+    big = zipf_counts(N, Vb)
     print(f"\nscan: {c_scan * 1e9:.0f} ns per row (d = {d}) on this machine; one thread {r1:,.0f} training words/s "
           f"-> R = {a.threads} x that = {R:,.0f} words/s per machine (assumed linear)")
-    print(f"prediction: {N:.0e} words, V = {Vb:,} (assumed), alpha = {a.alpha_us:.0f} us per all-reduce step\n")
+    print(f"prediction: {N:.0e} words, V = {Vb:,} words with Zipf counts (assumed), "
+          f"alpha = {a.alpha_us:.0f} us per all-reduce step\n")
 
     def t_sync(P, s, B):
-        wire = 2 * (P - 1) / P * payload(P, s, Vb)
+        wire = 2 * (P - 1) / P * payload(P, s, big)
         return 2 * Vb * c_scan + wire * 8 / B + 4 * 2 * (P - 1) * alpha
 
     def eff(P, s, B):
@@ -123,10 +176,10 @@ def main(argv=None):
                 s *= 1.05
             if s80 is None:
                 e1 = eff(P, share, B)
-                tail = f"none (one sync per epoch: {100 * e1:.0f}%) | 1 | {ideal / e1:.1f} s | {payload(P, share, Vb) / 2**20:.0f}"
+                tail = f"none (one sync per epoch: {100 * e1:.0f}%) | 1 | {ideal / e1:.1f} s | {payload(P, share, big) / 2**20:.0f}"
             else:
                 tail = (f"{s80:,.0f} words | {share / s80:,.0f} | {ideal / eff(P, s80, B):.1f} s | "
-                        f"{payload(P, s80, Vb) / 2**20:.0f}")
+                        f"{payload(P, s80, big) / 2**20:.0f}")
             print(f"| {P} | {gb} Gb/s | {ideal:.1f} s | {100 * e50:.0f}%, {ideal / e50:.1f} s | {tail} |")
 
 
