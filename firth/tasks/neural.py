@@ -138,14 +138,27 @@ def _prebatch(embed, sents, idx_batches):
     return [(b, embed.batch([sents[i] for i in b])) for b in idx_batches]
 
 
+def _dropout_probs(row_counts, alpha):
+    """Word dropout: row r is replaced by ``<unk>`` with probability alpha / (alpha + count_r)."""
+    if row_counts is None or not alpha:
+        return None
+    return torch.from_numpy(np.where(row_counts > 0, alpha / (alpha + row_counts), 0.0)).float()
+
+
+def _drop_words(batch, drop_p, gen):
+    from firth.rnn import UNK_INDEX
+
+    x = batch["x"]
+    mask = torch.rand(x.shape, generator=gen) < drop_p[x]
+    return dict(batch, x=torch.where(mask, torch.full_like(x, UNK_INDEX), x))
+
+
 def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=True, desc="train", row_counts=None, log=None,
                hold_params=None):
     """Generic loop. ``train_batches``: list of (indices, batch dict); ``loss_fn(model, idx, batch)``;
     ``dev_eval(model) -> score`` (higher is better) or None. ``hold_params`` (e.g. the pretrained
     embedding) are kept fixed for the first ``opts.freeze_epochs`` epochs, then trained.
     Returns history."""
-    from firth.rnn import UNK_INDEX
-
     dist = ddp.group()  # None in a single process; under torchrun: DistributedDataParallel (firth/tasks/ddp.py)
     rng = np.random.RandomState(seed)  # the batch order: the same on every rank
     gen = torch.Generator().manual_seed(dist.seed(seed) if dist else seed)
@@ -154,10 +167,7 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     optim = torch.optim.Adam(params, lr=opts.lr)
     hold = int(opts.freeze_epochs or 0)
     held = [p for p in (hold_params or []) if p.requires_grad] if hold else []
-    drop_p = None
-    if row_counts is not None and opts.unk_alpha:
-        a = opts.unk_alpha
-        drop_p = torch.from_numpy(np.where(row_counts > 0, a / (a + row_counts), 0.0)).float()
+    drop_p = _dropout_probs(row_counts, opts.unk_alpha)
     history, best, best_state, bad = [], -math.inf, None, 0
     t0 = time.perf_counter()
     limit = (opts.max_minutes or 0) * 60
@@ -179,10 +189,7 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
         for bi in rng.permutation(len(train_batches)):
             idx, batch = train_batches[bi]
             if drop_p is not None:
-                x = batch["x"]
-                p = drop_p[x]
-                mask = torch.rand(x.shape, generator=gen) < p
-                batch = dict(batch, x=torch.where(mask, torch.full_like(x, UNK_INDEX), x))
+                batch = _drop_words(batch, drop_p, gen)
             optim.zero_grad()
             loss = loss_fn(net, idx, batch)
             loss.backward()
