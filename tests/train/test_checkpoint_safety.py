@@ -356,3 +356,25 @@ def test_vectors_of_a_diverged_model_are_refused(corpus):
         with pytest.raises(FirthError, match="training diverged in epoch 1"):
             m.vectors()
         m.close()
+
+
+@pytest.mark.parametrize("rows,message", [(0, r"syn0.npy: shape \(120, 8\), expected \(220, 8\)"),
+                                          (-1, r"syn0.npy: shape \(219, 8\), expected \(220, 8\)")])
+def test_fasttext_checkpoint_needs_the_bucket_rows(corpus, tmp_path, rows, message):
+    """fastText's input matrix is words + n-gram buckets: a checkpoint short of them is refused."""
+    from firth.train.fasttext import FastText
+
+    def ft():
+        return FastText(model="sg", dim=8, epochs=2, min_count=1, workers=1, bucket=100, minn=2, maxn=3)
+
+    ck = tmp_path / "ck"
+    m = ft()
+    with pytest.raises(KeyboardInterrupt):
+        m.train(str(corpus), checkpoint=ck, callbacks=[_stop_after(1)])
+    m.close()
+    (ep,) = ck.glob("epoch-*")
+    syn0 = np.load(ep / "syn0.npy")
+    np.save(ep / "syn0.npy", syn0[:120] if rows == 0 else syn0[:rows])
+    _resign(ep)
+    with pytest.raises(FirthError, match=message):
+        ft().train(str(corpus), checkpoint=ck)
