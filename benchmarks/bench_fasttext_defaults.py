@@ -43,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--cbow", action="store_true", help="fasttext-cbow vs fastText cbow")
     ap.add_argument("--workdir", default="/tmp/firth-bench-fasttext")
+    ap.add_argument("--only", choices=["firth", "fasttext"], default=None,
+                    help="run one side only; the other side's timings and model are read from an earlier run")
     a = ap.parse_args(argv)
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -60,12 +62,25 @@ def main(argv=None) -> int:
                                              f"m.save_model({str(out_b)!r})\n"], out_b),
     }
     print(f"corpus {corpus}; {a.threads} threads; {a.runs} interleaved run(s)", flush=True)
+    import json
+
     times: dict[str, list] = {k: [] for k in systems}
+    saved = work / f"defaults-times-{ours}-{a.words}-t{a.threads}.json"
     for r in range(a.runs):
         for name, (cmd, _) in (list(systems.items()) if r % 2 == 0 else list(systems.items())[::-1]):
+            if a.only and not name.lower().startswith(a.only):
+                continue
             wall, rss = run_child(cmd)
             times[name].append((wall, rss))
             print(f"run {r + 1} {name}: {wall:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+    if a.only:
+        old = json.loads(saved.read_text()) if saved.exists() else {}
+        times = {k: v or old.get(k, []) for k, v in times.items()}
+    saved.write_text(json.dumps(times))
+    missing = [k for k, v in times.items() if not v]
+    if missing:
+        print(f"no timings for {', '.join(missing)}: run that side (--only)", flush=True)
+        return 0
     from firth.vectors import load_vectors
 
     sets = [s for s in SETS if (SIM / f"{s}.tsv").exists()]
