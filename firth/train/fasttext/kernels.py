@@ -27,36 +27,7 @@ import numpy as np
 # sum over the list of each row's multiplicity / list length: adding a gradient g to every
 # list entry moves the *mean* of the list by ``sub_scale[w] * g`` (1.0 without repeats).
 
-from firth.train.kernels import (add_rows, for_each_window, lcg, ns_update, prefetch_row, scale,  # noqa: E402
-                                 sum_rows, uniform24)
-
-
-@numba.njit(nogil=True, fastmath=True, cache=True)
-def _ft_sg_window(buf, n, i, lo, hi, r, alpha, args):
-    syn0, syn1, sub_off, sub_rows, sub_scale, prob, alias, negative, h, grad, acc = args
-    w = buf[i]
-    if i + 1 < n:  # the next centre word's rows load while this one trains
-        nx = buf[i + 1]
-        for p in range(sub_off[nx], sub_off[nx + 1]):
-            prefetch_row(syn0, sub_rows[p])
-    p0 = sub_off[w]
-    p1 = sub_off[w + 1]
-    h[:] = 0.0
-    acc[:] = 0.0
-    sum_rows(h, syn0, sub_rows, p0, p1)
-    scale(h, np.float32(1.0 / (p1 - p0)))
-    move = sub_scale[w]
-    loss = 0.0
-    for j in range(lo, hi):
-        if j != i:
-            grad[:] = 0.0
-            ls, r = ns_update(h, buf[j], syn1, grad, r, negative, prob, alias, alpha)
-            loss += ls
-            for k in range(h.shape[0]):
-                acc[k] += grad[k]
-                h[k] += move * grad[k]
-    add_rows(syn0, sub_rows, p0, p1, acc)
-    return r, loss, hi - lo - 1
+from firth.train.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample, prefetch_row, uniform24  # noqa: E402
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -71,28 +42,82 @@ def train_ft_sg(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, sub_scale, 
     exact arithmetic (the pairs of one centre word only write ``syn1``), with a fraction of
     the memory traffic. Returns (loss, words, pairs).
     """
-    work = np.zeros((3, syn0.shape[1]), np.float32)
-    args = (syn0, syn1, sub_off, sub_rows, sub_scale, prob, alias, negative, work[0], work[1], work[2])
-    return for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, _ft_sg_window, args)
-
-
-@numba.njit(nogil=True, fastmath=True, cache=True)
-def _ft_cbow_window(buf, n, i, lo, hi, r, alpha, args):
-    syn0, syn1, sub_off, sub_rows, prob, alias, negative, h, grad = args
-    h[:] = 0.0
-    grad[:] = 0.0
-    cnt = 0
-    for j in range(lo, hi):
-        if j != i:
-            c = buf[j]
-            sum_rows(h, syn0, sub_rows, sub_off[c], sub_off[c + 1])
-            cnt += sub_off[c + 1] - sub_off[c]
-    scale(h, np.float32(1.0 / cnt))
-    loss, r = ns_update(h, buf[i], syn1, grad, r, negative, prob, alias, alpha)
-    for j in range(lo, hi):
-        if j != i:
-            add_rows(syn0, sub_rows, sub_off[buf[j]], sub_off[buf[j] + 1], grad)
-    return r, loss, 1
+    dim = syn0.shape[1]
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    h = np.zeros(dim, np.float32)
+    grad = np.zeros(dim, np.float32)
+    acc = np.zeros(dim, np.float32)
+    r = np.uint64(seed)
+    uw = np.uint64(window)
+    loss = 0.0
+    pairs = 0
+    done = 0
+    for s in range(s0, s1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+        done += b - a
+        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        for i in range(n):
+            w = buf[i]
+            r = lcg(r)
+            bw = window - np.int64((r >> np.uint64(16)) % uw)
+            lo = max(0, i - bw)
+            hi = min(n, i + bw + 1)
+            if hi - lo <= 1:
+                continue
+            if i + 1 < n:  # the next centre word's rows load while this one trains
+                nx = buf[i + 1]
+                for p in range(sub_off[nx], sub_off[nx + 1]):
+                    prefetch_row(syn0, sub_rows[p])
+            p0 = sub_off[w]
+            p1 = sub_off[w + 1]
+            for k in range(dim):
+                h[k] = 0.0
+                acc[k] = 0.0
+            for p in range(p0, p1):
+                row = sub_rows[p]
+                for k in range(dim):
+                    h[k] += syn0[row, k]
+            inv = np.float32(1.0 / (p1 - p0))
+            for k in range(dim):
+                h[k] *= inv
+            scale = sub_scale[w]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for k in range(dim):
+                    grad[k] = 0.0
+                for d in range(negative + 1):
+                    if d == 0:
+                        t = c
+                        label = 1
+                    else:
+                        r = lcg(r)
+                        t = noise_sample(r, prob, alias)
+                        if t == c:
+                            continue
+                        label = 0
+                    f = np.float32(0.0)
+                    for k in range(dim):
+                        f += h[k] * syn1[t, k]
+                    sg, ls = _sig_loss(f, label)
+                    loss += ls
+                    g = np.float32((label - sg) * alpha)
+                    for k in range(dim):
+                        grad[k] += g * syn1[t, k]
+                        syn1[t, k] += g * h[k]
+                for k in range(dim):
+                    acc[k] += grad[k]
+                    h[k] += scale * grad[k]
+                pairs += 1
+            for p in range(p0, p1):
+                row = sub_rows[p]
+                for k in range(dim):
+                    syn0[row, k] += acc[k]
+    return loss, total, pairs
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -101,9 +126,75 @@ def train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, keep, pro
     """fastText CBOW: the centre word is predicted from the mean of all subword rows of all
     context words (a list: a row appears as often as it occurs); the hidden gradient is
     added to each of those entries, as Facebook's ``Model::update``. Returns (loss, words, examples)."""
-    work = np.zeros((2, syn0.shape[1]), np.float32)
-    args = (syn0, syn1, sub_off, sub_rows, prob, alias, negative, work[0], work[1])
-    return for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, _ft_cbow_window, args)
+    dim = syn0.shape[1]
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    h = np.zeros(dim, np.float32)
+    grad = np.zeros(dim, np.float32)
+    r = np.uint64(seed)
+    uw = np.uint64(window)
+    loss = 0.0
+    examples = 0
+    done = 0
+    for s in range(s0, s1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+        done += b - a
+        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        for i in range(n):
+            w = buf[i]
+            r = lcg(r)
+            bw = window - np.int64((r >> np.uint64(16)) % uw)
+            lo = max(0, i - bw)
+            hi = min(n, i + bw + 1)
+            if hi - lo <= 1:
+                continue
+            for k in range(dim):
+                h[k] = 0.0
+                grad[k] = 0.0
+            cnt = 0
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for p in range(sub_off[c], sub_off[c + 1]):
+                    row = sub_rows[p]
+                    for k in range(dim):
+                        h[k] += syn0[row, k]
+                cnt += sub_off[c + 1] - sub_off[c]
+            inv = np.float32(1.0 / cnt)
+            for k in range(dim):
+                h[k] *= inv
+            for d in range(negative + 1):
+                if d == 0:
+                    t = w
+                    label = 1
+                else:
+                    r = lcg(r)
+                    t = noise_sample(r, prob, alias)
+                    if t == w:
+                        continue
+                    label = 0
+                f = np.float32(0.0)
+                for k in range(dim):
+                    f += h[k] * syn1[t, k]
+                sg, ls = _sig_loss(f, label)
+                loss += ls
+                g = np.float32((label - sg) * alpha)
+                for k in range(dim):
+                    grad[k] += g * syn1[t, k]
+                    syn1[t, k] += g * h[k]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for p in range(sub_off[c], sub_off[c + 1]):
+                    row = sub_rows[p]
+                    for k in range(dim):
+                        syn0[row, k] += grad[k]
+            examples += 1
+    return loss, total, examples
 
 
 @numba.njit(nogil=True, cache=True)

@@ -24,10 +24,6 @@ positive word is skipped. The sigmoid and the loss (the negative log-likelihood
 linear interpolation (within 2e-6 of the exact functions; exact formulas outside).
 
 ``tied`` training passes the same array as ``syn0`` and ``syn1``.
-
-Each kernel is the job loop of :func:`firth.train.kernels.for_each_window` with its own
-step for one window; the negative-sampling update is ``ns_update`` there, written once for
-word2vec's and fastText's kernels.
 """
 
 from __future__ import annotations
@@ -35,80 +31,62 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from firth.train.kernels import _sig_loss, add_row, for_each_window, lcg, noise_sample, ns_update, scale, sum_row
-
-
-@njit(nogil=True, fastmath=True, cache=True)
-def _sg_pairs_window(buf, n, i, lo, hi, r, alpha, args):
-    syn0, syn1, prob, alias, negative, neu1e = args
-    loss = 0.0
-    for j in range(lo, hi):
-        if j != i:
-            neu1e[:] = 0.0
-            ls, r = ns_update(syn0[buf[j]], buf[i], syn1, neu1e, r, negative, prob, alias, alpha)
-            loss += ls
-            add_row(syn0, buf[j], neu1e)
-    return r, loss, hi - lo - 1
+from firth.train.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample
 
 
 @njit(nogil=True, fastmath=True, cache=True)
 def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
-    """Skip-gram, classic word2vec.c per-pair updates: the context word's row predicts the
-    centre word. Returns (loss, words, pairs)."""
-    args = (syn0, syn1, prob, alias, negative, np.zeros(syn0.shape[1], np.float32))
-    return for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, _sg_pairs_window, args)
-
-
-@njit(nogil=True, fastmath=True, cache=True)
-def _sg_batch_window(buf, n, i, lo, hi, r, alpha, args):
-    syn0, syn1, prob, alias, negative, ctx, tgt, lab, G, gin, gout = args
+    """Skip-gram, classic word2vec.c per-pair updates. Returns (loss, words, pairs)."""
     dim = syn0.shape[1]
-    w = buf[i]
-    nc = 0
-    for j in range(lo, hi):
-        if j != i:
-            ctx[nc] = buf[j]
-            nc += 1
-    tgt[0] = w
-    lab[0] = 1.0
-    nt = 1
-    for d in range(negative):
-        r = lcg(r)
-        t = noise_sample(r, prob, alias)
-        if t != w:
-            tgt[nt] = t
-            lab[nt] = 0.0
-            nt += 1
-    # scores, gradient coefficients and both gradients, all from the values before this
-    # window's update: per context row p, its dots with the shared targets, then
-    # gin[p] += G[p, q] * syn1[t_q] and gout[q] += G[p, q] * syn0[c_p]
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    neu1e = np.zeros(dim, np.float32)
+    r = np.uint64(seed)
+    uw = np.uint64(window)
     loss = 0.0
-    for q in range(nt):
-        for k in range(dim):
-            gout[q, k] = 0.0
-    for p in range(nc):
-        c = ctx[p]
-        for q in range(nt):
-            t = tgt[q]
-            f = np.float32(0.0)
-            for k in range(dim):
-                f += syn0[c, k] * syn1[t, k]
-            sg, ls = _sig_loss(f, lab[q] > 0.5)
-            loss += ls
-            G[p, q] = np.float32((lab[q] - sg) * alpha)
-        for k in range(dim):
-            gin[p, k] = 0.0
-        for q in range(nt):
-            g = G[p, q]
-            t = tgt[q]
-            for k in range(dim):
-                gin[p, k] += g * syn1[t, k]
-                gout[q, k] += g * syn0[c, k]
-    for q in range(nt):
-        add_row(syn1, tgt[q], gout[q])
-    for p in range(nc):
-        add_row(syn0, ctx[p], gin[p])
-    return r, loss, nc
+    pairs = 0
+    done = 0
+    for s in range(s0, s1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+        done += b - a
+        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        for i in range(n):
+            w = buf[i]
+            r = lcg(r)
+            bw = window - np.int64((r >> np.uint64(16)) % uw)
+            lo = max(0, i - bw)
+            hi = min(n, i + bw + 1)
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for k in range(dim):
+                    neu1e[k] = 0.0
+                for d in range(negative + 1):
+                    if d == 0:
+                        t = w
+                        label = 1
+                    else:
+                        r = lcg(r)
+                        t = noise_sample(r, prob, alias)
+                        if t == w:
+                            continue
+                        label = 0
+                    f = np.float32(0.0)
+                    for k in range(dim):
+                        f += syn0[c, k] * syn1[t, k]
+                    sg, ls = _sig_loss(f, label)
+                    loss += ls
+                    g = np.float32((label - sg) * alpha)
+                    for k in range(dim):  # one pass: neu1e from the old row, then update it
+                        neu1e[k] += g * syn1[t, k]
+                        syn1[t, k] += g * syn0[c, k]
+                for k in range(dim):
+                    syn0[c, k] += neu1e[k]
+                pairs += 1
+    return loss, total, pairs
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -120,33 +98,153 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
     products computed from the values before the update, then applied.
     Returns (loss, words, pairs).
     """
-    nt, nc, dim = negative + 1, 2 * window, syn0.shape[1]
-    args = (syn0, syn1, prob, alias, negative, np.empty(nc, np.int64), np.empty(nt, np.int64),
-            np.empty(nt, np.float32), np.empty((nc, nt), np.float32), np.empty((nc, dim), np.float32),
-            np.empty((nt, dim), np.float32))
-    return for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, _sg_batch_window, args)
-
-
-@njit(nogil=True, fastmath=True, cache=True)
-def _cbow_window(buf, n, i, lo, hi, r, alpha, args):
-    syn0, syn1, prob, alias, negative, cbow_mean, neu1, neu1e = args
-    neu1[:] = 0.0
-    neu1e[:] = 0.0
-    for j in range(lo, hi):
-        if j != i:
-            sum_row(neu1, syn0, buf[j])
-    if cbow_mean:
-        scale(neu1, np.float32(1.0 / (hi - lo - 1)))
-    loss, r = ns_update(neu1, buf[i], syn1, neu1e, r, negative, prob, alias, alpha)
-    for j in range(lo, hi):
-        if j != i:
-            add_row(syn0, buf[j], neu1e)
-    return r, loss, 1
+    dim = syn0.shape[1]
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    nt_max = negative + 1
+    nc_max = 2 * window
+    ctx = np.empty(nc_max, np.int64)
+    tgt = np.empty(nt_max, np.int64)
+    lab = np.empty(nt_max, np.float32)
+    G = np.empty((nc_max, nt_max), np.float32)
+    gin = np.empty((nc_max, dim), np.float32)
+    gout = np.empty((nt_max, dim), np.float32)
+    r = np.uint64(seed)
+    uw = np.uint64(window)
+    loss = 0.0
+    pairs = 0
+    done = 0
+    for s in range(s0, s1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+        done += b - a
+        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        for i in range(n):
+            w = buf[i]
+            r = lcg(r)
+            bw = window - np.int64((r >> np.uint64(16)) % uw)
+            lo = max(0, i - bw)
+            hi = min(n, i + bw + 1)
+            nc = 0
+            for j in range(lo, hi):
+                if j != i:
+                    ctx[nc] = buf[j]
+                    nc += 1
+            if nc == 0:
+                continue
+            tgt[0] = w
+            lab[0] = 1.0
+            nt = 1
+            for d in range(negative):
+                r = lcg(r)
+                t = noise_sample(r, prob, alias)
+                if t != w:
+                    tgt[nt] = t
+                    lab[nt] = 0.0
+                    nt += 1
+            # scores, gradient coefficients and both gradients, all from the values
+            # before this window's update: per context row p, its dots with the shared
+            # targets, then gin[p] += G[p, q] * syn1[t_q] and gout[q] += G[p, q] * syn0[c_p]
+            for q in range(nt):
+                for k in range(dim):
+                    gout[q, k] = 0.0
+            for p in range(nc):
+                c = ctx[p]
+                for q in range(nt):
+                    t = tgt[q]
+                    f = np.float32(0.0)
+                    for k in range(dim):
+                        f += syn0[c, k] * syn1[t, k]
+                    sg, ls = _sig_loss(f, lab[q] > 0.5)
+                    loss += ls
+                    G[p, q] = np.float32((lab[q] - sg) * alpha)
+                for k in range(dim):
+                    gin[p, k] = 0.0
+                for q in range(nt):
+                    g = G[p, q]
+                    t = tgt[q]
+                    for k in range(dim):
+                        gin[p, k] += g * syn1[t, k]
+                        gout[q, k] += g * syn0[c, k]
+            for q in range(nt):
+                t = tgt[q]
+                for k in range(dim):
+                    syn1[t, k] += gout[q, k]
+            for p in range(nc):
+                c = ctx[p]
+                for k in range(dim):
+                    syn0[c, k] += gin[p, k]
+            pairs += nc
+    return loss, total, pairs
 
 
 @njit(nogil=True, fastmath=True, cache=True)
 def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed, cbow_mean):
     """CBOW with negative sampling (context mean or sum). Returns (loss, words, examples)."""
     dim = syn0.shape[1]
-    args = (syn0, syn1, prob, alias, negative, cbow_mean, np.zeros(dim, np.float32), np.zeros(dim, np.float32))
-    return for_each_window(ids, offsets, s0, s1, keep, window, alpha0, alpha1, seed, _cbow_window, args)
+    total, maxlen = job_extent(offsets, s0, s1)
+    buf = np.empty(maxlen, np.int32)
+    neu1 = np.zeros(dim, np.float32)
+    neu1e = np.zeros(dim, np.float32)
+    r = np.uint64(seed)
+    uw = np.uint64(window)
+    loss = 0.0
+    examples = 0
+    done = 0
+    for s in range(s0, s1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
+        done += b - a
+        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        for i in range(n):
+            w = buf[i]
+            r = lcg(r)
+            bw = window - np.int64((r >> np.uint64(16)) % uw)
+            lo = max(0, i - bw)
+            hi = min(n, i + bw + 1)
+            for k in range(dim):
+                neu1[k] = 0.0
+                neu1e[k] = 0.0
+            cw = 0
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for k in range(dim):
+                    neu1[k] += syn0[c, k]
+                cw += 1
+            if cw == 0:
+                continue
+            if cbow_mean:
+                inv = np.float32(1.0 / cw)
+                for k in range(dim):
+                    neu1[k] *= inv
+            for d in range(negative + 1):
+                if d == 0:
+                    t = w
+                    label = 1
+                else:
+                    r = lcg(r)
+                    t = noise_sample(r, prob, alias)
+                    if t == w:
+                        continue
+                    label = 0
+                f = np.float32(0.0)
+                for k in range(dim):
+                    f += neu1[k] * syn1[t, k]
+                sg, ls = _sig_loss(f, label)
+                loss += ls
+                g = np.float32((label - sg) * alpha)
+                for k in range(dim):
+                    neu1e[k] += g * syn1[t, k]
+                    syn1[t, k] += g * neu1[k]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                c = buf[j]
+                for k in range(dim):
+                    syn0[c, k] += neu1e[k]
+            examples += 1
+    return loss, total, examples
