@@ -59,37 +59,20 @@ def ngram_features(word_ids, word_hashes, offsets, n_max, bucket, out_ids, out_i
     return k
 
 
-@njit(cache=True, inline="always")
-def _mean_rows(W_in, ids, a, b, hidden):
-    """``hidden += mean of W_in[ids[a:b]]`` (hidden zeroed by the caller). Returns 1/(b - a)."""
-    for k in range(a, b):
-        r = ids[k]
-        for j in range(hidden.shape[0]):
-            hidden[j] += W_in[r, j]
-    inv = np.float32(1.0) / np.float32(b - a)
-    for j in range(hidden.shape[0]):
-        hidden[j] *= inv
-    return inv
-
-
-@njit(cache=True, inline="always")
-def _add_to_rows(W_in, ids, a, b, grad, inv):
-    """The averaged input's gradient to each of its rows: ``W_in[ids[a:b]] += grad * inv``."""
-    for j in range(grad.shape[0]):
-        grad[j] *= inv
-    for k in range(a, b):
-        r = ids[k]
-        for j in range(grad.shape[0]):
-            W_in[r, j] += grad[j]
-
-
 @njit(cache=True)
 def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
+    n = b - a
     d = W_in.shape[1]
     C = W_out.shape[0]
     for j in range(d):
         hidden[j] = 0.0
-    inv = _mean_rows(W_in, ids, a, b, hidden)
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            hidden[j] += W_in[r, j]
+    inv = np.float32(1.0) / np.float32(n)
+    for j in range(d):
+        hidden[j] *= inv
     mx = -np.inf
     for c in range(C):
         s = np.float32(0.0)
@@ -112,19 +95,31 @@ def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
         for j in range(d):
             grad[j] += g * W_out[c, j]
             W_out[c, j] += g * hidden[j]
-    _add_to_rows(W_in, ids, a, b, grad, inv)
+    for j in range(d):
+        grad[j] *= inv
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            W_in[r, j] += grad[j]
     return loss
 
 
 @njit(cache=True)
 def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
     """One-vs-all step: label_ids[la:lb] are the example's labels."""
+    n = b - a
     d = W_in.shape[1]
     C = W_out.shape[0]
     for j in range(d):
         hidden[j] = 0.0
         grad[j] = 0.0
-    inv = _mean_rows(W_in, ids, a, b, hidden)
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            hidden[j] += W_in[r, j]
+    inv = np.float32(1.0) / np.float32(n)
+    for j in range(d):
+        hidden[j] *= inv
     loss = 0.0
     for c in range(C):
         gold = False
@@ -144,7 +139,12 @@ def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
         for j in range(d):
             grad[j] += g * W_out[c, j]
             W_out[c, j] += g * hidden[j]
-    _add_to_rows(W_in, ids, a, b, grad, inv)
+    for j in range(d):
+        grad[j] *= inv
+    for k in range(a, b):
+        r = ids[k]
+        for j in range(d):
+            W_in[r, j] += grad[j]
     return loss
 
 
