@@ -17,14 +17,13 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_distributed import lock  # noqa: E402
+from bench_distributed import timed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT.parent / "shared" / "data" / "tasks"
@@ -33,12 +32,7 @@ PY = sys.executable
 
 def run(cmd, use_lock):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    with lock(use_lock):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-    if p.returncode:
-        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    wall, p = timed(cmd, env, use_lock)
     return wall, p.stdout + p.stderr
 
 

@@ -19,8 +19,6 @@ The corpus is the first ``--words`` words of en-mix, 1,000 words per line (bench
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -32,25 +30,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_word2vec import make_corpus  # noqa: E402  (same directory)
+from bench_word2vec import heavy_lock as lock  # noqa: E402  (same directory)
+from bench_word2vec import make_corpus  # noqa: E402
 from quality_word2vec import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-LOCK = "/tmp/firth-heavy.lock"
 
 
-@contextlib.contextmanager
-def lock(enabled: bool):
-    if not enabled:
-        yield
-        return
-    with open(LOCK, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def timed(cmd, env, use_lock):
+    """Run cmd (under the shared lock unless told not to); wall seconds and the finished process."""
+    with lock(use_lock):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if p.returncode:
+        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    return wall, p
 
 
 def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool) -> dict:
@@ -63,12 +59,7 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
                "--distributed", "--sync-words", str(sync_words), "--sync-mode", mode]
         cmd.remove("-q")  # rank 0's summary line carries the sync figures
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    with lock(use_lock):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-    if p.returncode:
-        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    wall, p = timed(cmd, env, use_lock)
     r = {"wall_s": round(wall, 2)}
     m = re.search(r"(\d+) syncs, ([\d.]+) MiB per sync per rank", p.stderr)
     if m:
