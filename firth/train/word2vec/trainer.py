@@ -11,7 +11,7 @@ How a run goes:
    the ids are remapped in place (pruned words removed, as word2vec does before windowing).
 2. Each epoch, the sentences are split by token ranges into one share per worker; each
    worker thread walks its share in *jobs* of ~``JOB_WORDS`` tokens and calls a Numba
-   kernel (``firth.train.word2vec.kernels``) that releases the GIL. A job's random generator
+   kernel (``firth.train.word2vec.kernels``, ``hogbatch.py``) that releases the GIL. A job's random generator
    is seeded from (seed, epoch, job index), so results never depend on timing with one
    worker, and are bit-identical across runs and processes.
 3. The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all the words
@@ -173,6 +173,7 @@ class Word2Vec:
 
     def _job_fn(self):
         from firth.train.word2vec import kernels as K
+        from firth.train.word2vec.hogbatch import train_sg_batch
 
         ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
         kern = self.resolved_kernel()
@@ -183,7 +184,7 @@ class Word2Vec:
                 return K.train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed, cm)
 
         else:
-            fn = K.train_sg_pairs if kern == "pairs" else K.train_sg_batch
+            fn = K.train_sg_pairs if kern == "pairs" else train_sg_batch
 
             def job(s0, s1, a0, a1, seed):
                 return fn(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed)
