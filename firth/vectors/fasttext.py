@@ -35,16 +35,117 @@ from firth.vectors.keyed import KeyedVectors
 from firth.vectors.subwords import ngram_hashes, ngrams, subword_table
 
 
+class NgramRows:
+    """A ``bucket x dim`` n-gram matrix that stores only the rows some word uses.
+
+    ``rows[j]`` is the row of bucket ``buckets[j]`` (``buckets`` sorted and distinct); every
+    other bucket's row is **zero**. firth's fastText trainer trains only the buckets that the
+    vocabulary's n-grams hash to (no other row is ever read or written in training), so it
+    keeps only those: on 5M words of en-mix about a fifth of the 2M rows. An unseen word's
+    n-gram that no vocabulary word shares then adds zero to its vector (and counts in the
+    mean, as any row): fastText and gensim leave such rows at their random initial values,
+    which is noise (see docs/fasttext.md, Memory).
+
+    It reads like the dense matrix where FastTextVectors and the writers need it: ``shape``,
+    ``dtype``, ``m[h]`` (one bucket's row), ``m[s:e]`` (a dense block), ``m[ids]`` (the rows
+    of an int array of bucket ids), :meth:`blocks` (the dense matrix block by block: the
+    ``.bin`` and native writers), and ``np.asarray(m)`` (the whole dense matrix; avoid for
+    2M buckets).
+    """
+
+    def __init__(self, rows: np.ndarray, buckets: np.ndarray, bucket: int):
+        rows = np.asarray(rows)
+        buckets = np.asarray(buckets)
+        if rows.ndim != 2 or buckets.ndim != 1 or rows.shape[0] != buckets.shape[0]:
+            raise FirthError(f"n-gram rows {rows.shape} do not match {buckets.shape} bucket ids")
+        if len(buckets) and (buckets[0] < 0 or buckets[-1] >= bucket or not (np.diff(buckets) > 0).all()):
+            raise FirthError(f"n-gram bucket ids must be distinct, sorted and in 0..{bucket - 1}")
+        self.rows = rows
+        self.buckets = buckets
+        self.bucket = int(bucket)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.bucket, int(self.rows.shape[1]))
+
+    @property
+    def dtype(self):
+        return self.rows.dtype
+
+    ndim = 2
+
+    def __len__(self) -> int:
+        return self.bucket
+
+    def __repr__(self) -> str:
+        return f"<NgramRows: {len(self.buckets):,} of {self.bucket:,} buckets x {self.rows.shape[1]} stored>"
+
+    def positions(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``rows``, found) of each bucket id (position meaningless where not found)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        pos = np.searchsorted(self.buckets, ids)
+        pos = np.minimum(pos, max(len(self.buckets) - 1, 0))
+        found = (self.buckets[pos] == ids) if len(self.buckets) else np.zeros(ids.shape, bool)
+        return pos, found
+
+    def _take(self, ids: np.ndarray) -> np.ndarray:
+        pos, found = self.positions(ids)
+        out = np.zeros((*ids.shape, self.rows.shape[1]), dtype=self.rows.dtype)
+        out[found] = self.rows[pos[found]]
+        return out
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            h = int(key) + (self.bucket if key < 0 else 0)
+            if not 0 <= h < self.bucket:
+                raise IndexError(f"bucket {key} out of range 0..{self.bucket - 1}")
+            return self._take(np.array([h]))[0]
+        if isinstance(key, slice):
+            s, e, step = key.indices(self.bucket)
+            if step != 1:
+                return self._take(np.arange(s, e, step))
+            e = max(e, s)
+            j0, j1 = np.searchsorted(self.buckets, [s, e])
+            out = np.zeros((e - s, self.rows.shape[1]), dtype=self.rows.dtype)
+            out[self.buckets[j0:j1] - s] = self.rows[j0:j1]
+            return out
+        ids = np.asarray(key)
+        if ids.dtype.kind not in "iu":
+            raise IndexError("NgramRows: index with a bucket id, a slice or an int array of bucket ids")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.bucket):
+            raise IndexError(f"bucket ids out of range 0..{self.bucket - 1}")
+        return self._take(ids)
+
+    def blocks(self, step: int = 65536):
+        """The dense matrix, ``step`` rows at a time (each a new float array)."""
+        for s in range(0, self.bucket, step):
+            yield self[s : s + step]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[0 : self.bucket]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
 def compose_vocab_vectors(words, vectors_vocab, vectors_ngrams, minn, maxn) -> np.ndarray:
-    """Composed vectors of every vocabulary word (Numba kernel over the CSR subword table)."""
+    """Composed vectors of every vocabulary word (Numba kernel over the CSR subword table).
+    ``vectors_ngrams`` dense or :class:`NgramRows` (then no dense matrix is made)."""
     from firth.vectors.kernels import compose_rows
 
     bucket = int(vectors_ngrams.shape[0])
     offsets, ids = subword_table(words, minn, maxn, bucket, include_word=False, base=0)
+    if isinstance(vectors_ngrams, NgramRows):
+        pos, found = vectors_ngrams.positions(ids)
+        rows = vectors_ngrams.rows
+        if not found.all():  # a word whose n-gram has no stored row: point it at a zero row
+            rows = np.concatenate([rows, np.zeros((1, rows.shape[1]), rows.dtype)])
+            pos[~found] = len(rows) - 1
+        ngrams_matrix, ids = rows, pos.astype(np.int32)
+    else:
+        ngrams_matrix = vectors_ngrams
     out = np.empty((len(words), vectors_vocab.shape[1]), dtype=np.float32)
     compose_rows(
         np.ascontiguousarray(vectors_vocab, dtype=np.float32),
-        np.ascontiguousarray(vectors_ngrams, dtype=np.float32),
+        np.ascontiguousarray(ngrams_matrix, dtype=np.float32),
         offsets, ids, out,
     )
     return out
@@ -69,7 +170,8 @@ class FastTextVectors(KeyedVectors):
         output: np.ndarray | None = None,
     ):
         vectors_vocab = np.asarray(vectors_vocab)
-        vectors_ngrams = np.asarray(vectors_ngrams)
+        if not isinstance(vectors_ngrams, NgramRows):
+            vectors_ngrams = np.asarray(vectors_ngrams)
         if vectors_vocab.ndim != 2 or vectors_ngrams.ndim != 2 or vectors_vocab.shape[1] != vectors_ngrams.shape[1]:
             raise FirthError(
                 f"fastText matrices disagree: word rows {vectors_vocab.shape}, n-gram rows {vectors_ngrams.shape}"
@@ -132,8 +234,9 @@ class FastTextVectors(KeyedVectors):
         if i is not None:
             acc += self.vectors_vocab[i]
             n += 1
-        for h in ids:
-            acc += self.vectors_ngrams[h]
+        if ids:
+            for row in self.vectors_ngrams[np.asarray(ids, dtype=np.int64)]:  # one gather, summed in order
+                acc += row
         if n:
             acc *= np.float32(1.0 / n)
         return acc
@@ -202,8 +305,9 @@ class FastTextVectors(KeyedVectors):
     # ------------------------------------------------------------------ I/O
     def _native_payload(self):
         extra = {"minn": self.minn, "maxn": self.maxn, "bucket": self.bucket}
+        ngr = self.vectors_ngrams  # compact rows are written densely, block by block (unused buckets zero)
         arrays = {"vectors_vocab": np.asarray(self.vectors_vocab, dtype=np.float32),
-                  "vectors_ngrams": np.asarray(self.vectors_ngrams, dtype=np.float32)}
+                  "vectors_ngrams": ngr if isinstance(ngr, NgramRows) else np.asarray(ngr, dtype=np.float32)}
         if self.output is not None:
             arrays["output"] = np.asarray(self.output, dtype=np.float32)
         return extra, arrays

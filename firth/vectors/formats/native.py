@@ -190,7 +190,11 @@ def read_native(path, limit: int | None = None, mmap: bool = True) -> NativeData
 def _write_npy(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
     # The .npy header, then the array's own buffer in 64 MiB slices: np.lib.format.write_array
     # copies a non-file stream through 16 MiB tobytes() chunks, twice as slow on the 800 MB
-    # bucket matrix of a fastText model.
+    # bucket matrix of a fastText model. An array given block by block (``shape``, ``dtype``,
+    # ``blocks()``: a fastText model's compact n-gram rows) is written densely, a block at a time.
+    if not isinstance(arr, np.ndarray) and hasattr(arr, "blocks"):
+        _write_npy_blocks(zf, name, arr)
+        return
     arr = np.ascontiguousarray(arr)
     if arr.dtype.hasobject:
         raise FirthError(f"{name}: object arrays cannot be stored")
@@ -200,6 +204,20 @@ def _write_npy(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
         step = 1 << 26
         for s in range(0, len(data), step):
             f.write(data[s : s + step])
+
+
+def _write_npy_blocks(zf: zipfile.ZipFile, name: str, arr) -> None:
+    dtype = np.dtype(arr.dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(arr.shape)}
+    rows = 0
+    with zf.open(name, "w", force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for block in arr.blocks():
+            block = np.ascontiguousarray(block, dtype=dtype)
+            rows += block.shape[0]
+            f.write(memoryview(block.reshape(-1)).cast("B") if block.size else b"")
+    if rows != arr.shape[0]:
+        raise FirthError(f"{name}: {rows} rows written of {arr.shape[0]}; not saved")
 
 
 def write_native(path, data: NativeData) -> None:
