@@ -2,9 +2,25 @@
 
 A window's context words share one set of negatives, so each centre word's update is a
 few small dense products (scores, input and output gradients) computed from the values
-before the update, then applied. Job interface, random draws and loss tables as in
+before the update, then applied. Job interface, random draws and loss as in
 ``firth.train.word2vec.kernels``; ``firth.train.word2vec.reference.train_sg_batch`` is the
 readable oracle.
+
+How it is made fast (benchmarks/RESULTS.md, issue 18, "HogBatch kernel speed"):
+
+* register blocking: each pass over ``dim`` serves three (context, target) dots at once
+  (one load of the context row for three targets), three targets of an input gradient, or
+  three context rows of an output-row update; a pass over 100 floats is a handful of vector
+  instructions, so the loop overhead and the loads, not the multiplies, were the cost;
+* no output-gradient buffer: ``syn1[t] += sum_p G[p, t] syn0[c_p]`` is added in place
+  (it reads only ``syn0``, which changes afterwards); only when ``syn0`` and ``syn1`` are
+  one matrix (``--tied``) does it go through a buffer, so every product still sees the
+  values before the window's update;
+* a sentence's draws (reduced windows, negatives) are taken before its windows are
+  trained, in the same order as before, so the next window's target rows can be
+  prefetched while the current one trains (``prefetch_row``);
+* the sigmoid and the loss of a window come from one branch-free pass over its scores,
+  with tables on [-16, 16] (``_grad_loss``; within 3e-6 of the exact functions).
 """
 
 from __future__ import annotations
@@ -12,7 +28,142 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from firth.train.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample
+from firth.train.kernels import _fill_sentence, job_extent, lcg, noise_sample, prefetch_row
+
+# sigmoid(x) and softplus(-x) = -log sigmoid(x) on [-16, 16], 128 steps per unit, read with
+# linear interpolation (error < 3e-6 in the range; beyond it the sigmoid is within 1.2e-7 of
+# 0 or 1 and the loss is continued linearly, within 1.2e-7)
+_TMAX = 16.0
+_TSCALE = 128.0
+_TN = int(2 * _TMAX * _TSCALE)
+_TX = np.linspace(-_TMAX, _TMAX, _TN + 1)
+SIG16 = (1.0 / (1.0 + np.exp(-_TX))).astype(np.float32)
+SOFTPLUS_NEG16 = np.log1p(np.exp(-_TX)).astype(np.float32)
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _grad_loss(F, G, nc, nt, alpha):
+    """G[p, q] = alpha * (label_q - sigmoid(F[p, q])) (label 1 for q == 0, else 0); returns
+    the window's loss, sum of softplus(-F) (q == 0) and softplus(F) (q > 0), in float32."""
+    loss = np.float32(0.0)
+    for p in range(nc):
+        for q in range(nt):
+            f = F[p, q]
+            fc = min(max(f, np.float32(-_TMAX)), np.float32(_TMAX))
+            x = (fc + np.float32(_TMAX)) * np.float32(_TSCALE)
+            i = min(max(np.int64(x), 0), _TN - 1)  # clamped as an integer too: a NaN score reads in bounds
+            fr = x - np.float32(i)
+            s = SIG16[i] + fr * (SIG16[i + 1] - SIG16[i])
+            sp = SOFTPLUS_NEG16[i] + fr * (SOFTPLUS_NEG16[i + 1] - SOFTPLUS_NEG16[i])
+            lab = np.float32(1.0) if q == 0 else np.float32(0.0)
+            # softplus(-f) (continued linearly below -16) + f for label 0
+            loss += sp + max(f, np.float32(-_TMAX)) - lab * f
+            G[p, q] = (lab - s) * alpha
+    return loss
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _dots(syn0, syn1, ctx, nc, tgt, nt, F, dim):
+    """F[p, q] = syn0[ctx[p]] . syn1[tgt[q]], up to three targets per pass over a context row."""
+    for p in range(nc):
+        c = ctx[p]
+        q = 0
+        while q + 2 < nt:
+            t0 = tgt[q]
+            t1 = tgt[q + 1]
+            t2 = tgt[q + 2]
+            f0 = np.float32(0.0)
+            f1 = np.float32(0.0)
+            f2 = np.float32(0.0)
+            for k in range(dim):
+                x = syn0[c, k]
+                f0 += x * syn1[t0, k]
+                f1 += x * syn1[t1, k]
+                f2 += x * syn1[t2, k]
+            F[p, q] = f0
+            F[p, q + 1] = f1
+            F[p, q + 2] = f2
+            q += 3
+        if q + 1 < nt:
+            t0 = tgt[q]
+            t1 = tgt[q + 1]
+            f0 = np.float32(0.0)
+            f1 = np.float32(0.0)
+            for k in range(dim):
+                x = syn0[c, k]
+                f0 += x * syn1[t0, k]
+                f1 += x * syn1[t1, k]
+            F[p, q] = f0
+            F[p, q + 1] = f1
+            q += 2
+        if q < nt:
+            t0 = tgt[q]
+            f0 = np.float32(0.0)
+            for k in range(dim):
+                f0 += syn0[c, k] * syn1[t0, k]
+            F[p, q] = f0
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _gin(syn1, tgt, nt, G, nc, gin, dim):
+    """gin[p] = sum_q G[p, q] syn1[tgt[q]] (from syn1 before the update), three targets per
+    pass; the first pass assigns (no zeroing pass)."""
+    for p in range(nc):
+        q = 0
+        first = True
+        while q + 2 < nt:
+            g0 = G[p, q]
+            g1 = G[p, q + 1]
+            g2 = G[p, q + 2]
+            t0 = tgt[q]
+            t1 = tgt[q + 1]
+            t2 = tgt[q + 2]
+            if first:
+                for k in range(dim):
+                    gin[p, k] = g0 * syn1[t0, k] + g1 * syn1[t1, k] + g2 * syn1[t2, k]
+                first = False
+            else:
+                for k in range(dim):
+                    gin[p, k] += g0 * syn1[t0, k] + g1 * syn1[t1, k] + g2 * syn1[t2, k]
+            q += 3
+        if first:
+            for k in range(dim):
+                gin[p, k] = 0.0
+        while q < nt:
+            g0 = G[p, q]
+            t0 = tgt[q]
+            for k in range(dim):
+                gin[p, k] += g0 * syn1[t0, k]
+            q += 1
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _add_gout(syn0, ctx, nc, G, q, out, row, dim):
+    """out[row] += sum_p G[p, q] syn0[ctx[p]], three context rows per pass."""
+    p = 0
+    while p + 2 < nc:
+        g0 = G[p, q]
+        g1 = G[p + 1, q]
+        g2 = G[p + 2, q]
+        c0 = ctx[p]
+        c1 = ctx[p + 1]
+        c2 = ctx[p + 2]
+        for k in range(dim):
+            out[row, k] += g0 * syn0[c0, k] + g1 * syn0[c1, k] + g2 * syn0[c2, k]
+        p += 3
+    if p + 1 < nc:
+        g0 = G[p, q]
+        g1 = G[p + 1, q]
+        c0 = ctx[p]
+        c1 = ctx[p + 1]
+        for k in range(dim):
+            out[row, k] += g0 * syn0[c0, k] + g1 * syn0[c1, k]
+        p += 2
+    if p < nc:
+        g0 = G[p, q]
+        c0 = ctx[p]
+        for k in range(dim):
+            out[row, k] += g0 * syn0[c0, k]
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -25,16 +176,19 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
     Returns (loss, words, pairs).
     """
     dim = syn0.shape[1]
+    tied = syn0.ctypes.data == syn1.ctypes.data
     total, maxlen = job_extent(offsets, s0, s1)
     buf = np.empty(maxlen, np.int32)
     nt_max = negative + 1
     nc_max = 2 * window
+    bws = np.empty(maxlen, np.int64)  # a sentence's draws, taken before its windows
+    tgs = np.empty((maxlen, nt_max), np.int64)
+    nts = np.empty(maxlen, np.int64)
     ctx = np.empty(nc_max, np.int64)
-    tgt = np.empty(nt_max, np.int64)
-    lab = np.empty(nt_max, np.float32)
+    F = np.empty((nc_max, nt_max), np.float32)
     G = np.empty((nc_max, nt_max), np.float32)
     gin = np.empty((nc_max, dim), np.float32)
-    gout = np.empty((nt_max, dim), np.float32)
+    gout = np.empty((nt_max if tied else 0, dim), np.float32)
     r = np.uint64(seed)
     uw = np.uint64(window)
     loss = 0.0
@@ -46,57 +200,53 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
         alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
         done += b - a
         n, r = _fill_sentence(ids, a, b, keep, buf, r)
+        if n == 1:  # one reduced-window draw, no context: no negatives drawn
+            r = lcg(r)
+        if n < 2:
+            continue
+        # the draws of every position, in the order the windows would take them
         for i in range(n):
             w = buf[i]
             r = lcg(r)
-            bw = window - np.int64((r >> np.uint64(16)) % uw)
-            lo = max(0, i - bw)
-            hi = min(n, i + bw + 1)
-            nc = 0
-            for j in range(lo, hi):
-                if j != i:
-                    ctx[nc] = buf[j]
-                    nc += 1
-            if nc == 0:
-                continue
-            tgt[0] = w
-            lab[0] = 1.0
+            bws[i] = window - np.int64((r >> np.uint64(16)) % uw)
+            tgs[i, 0] = w
             nt = 1
             for d in range(negative):
                 r = lcg(r)
                 t = noise_sample(r, prob, alias)
                 if t != w:
-                    tgt[nt] = t
-                    lab[nt] = 0.0
+                    tgs[i, nt] = t
                     nt += 1
-            # scores, gradient coefficients and both gradients, all from the values
-            # before this window's update: per context row p, its dots with the shared
-            # targets, then gin[p] += G[p, q] * syn1[t_q] and gout[q] += G[p, q] * syn0[c_p]
-            for q in range(nt):
-                for k in range(dim):
-                    gout[q, k] = 0.0
-            for p in range(nc):
-                c = ctx[p]
+            nts[i] = nt
+        for i in range(n):
+            if i + 1 < n:  # the next window's target rows and its new context row
+                for q in range(nts[i + 1]):
+                    prefetch_row(syn1, tgs[i + 1, q])
+                if i + 1 + window < n:
+                    prefetch_row(syn0, buf[i + 1 + window])
+            bw = bws[i]
+            nc = 0
+            for j in range(max(0, i - bw), min(n, i + bw + 1)):
+                if j != i:
+                    ctx[nc] = buf[j]
+                    nc += 1
+            nt = nts[i]
+            tgt = tgs[i]
+            _dots(syn0, syn1, ctx, nc, tgt, nt, F, dim)
+            loss += _grad_loss(F, G, nc, nt, alpha)
+            _gin(syn1, tgt, nt, G, nc, gin, dim)
+            if tied:  # syn1 is syn0: the output gradients from the rows before any update
+                for q in range(nt):
+                    for k in range(dim):
+                        gout[q, k] = 0.0
+                    _add_gout(syn0, ctx, nc, G, q, gout, q, dim)
                 for q in range(nt):
                     t = tgt[q]
-                    f = np.float32(0.0)
                     for k in range(dim):
-                        f += syn0[c, k] * syn1[t, k]
-                    sg, ls = _sig_loss(f, lab[q] > 0.5)
-                    loss += ls
-                    G[p, q] = np.float32((lab[q] - sg) * alpha)
-                for k in range(dim):
-                    gin[p, k] = 0.0
+                        syn1[t, k] += gout[q, k]
+            else:  # reads only syn0, which changes below
                 for q in range(nt):
-                    g = G[p, q]
-                    t = tgt[q]
-                    for k in range(dim):
-                        gin[p, k] += g * syn1[t, k]
-                        gout[q, k] += g * syn0[c, k]
-            for q in range(nt):
-                t = tgt[q]
-                for k in range(dim):
-                    syn1[t, k] += gout[q, k]
+                    _add_gout(syn0, ctx, nc, G, q, syn1, tgt[q], dim)
             for p in range(nc):
                 c = ctx[p]
                 for k in range(dim):
