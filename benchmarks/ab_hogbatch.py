@@ -1,0 +1,157 @@
+"""The HogBatch skip-gram kernel: where a whole `firth train` run's time goes, and kernel A/B.
+
+    flock /tmp/firth-heavy.lock .venv/bin/python benchmarks/ab_hogbatch.py --stages --ab 07aa84c
+
+``--stages``: one child process per thread count runs what ``firth train ... --model sg``
+runs (the CLI's imports and parser, reading + vocabulary + encoding, the kernel's Numba
+cache load, training, writing the word2vec binary file), timestamped from launch to exit,
+on the first ``--words`` words of en-mix (bench_word2vec's cached corpus; 5M: the issue-18
+setting, dim 100, window 5, negative 5, sample 1e-3, min-count 5, 1 epoch).
+
+``--ab REV``: the kernel of git revision REV (``firth/train/word2vec/hogbatch.py`` as it was
+there, loaded from a temporary module) against the working tree's, one thread, in this
+process, on the same encoded corpus and the same starting weights (trained once on another
+part of the corpus), runs interleaved, CPU time, medians of ``--runs``; also prints the loss
+per pair and the number of pairs (equal when the draws are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import json, sys, time
+T = [("interpreter start", time.time())]
+from firth.cli import build_parser
+build_parser()
+T.append(("imports + CLI parser", time.time()))
+from firth.train.word2vec import Word2Vec
+import numpy as np
+m = Word2Vec(model="sg", dim=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025, epochs=1,
+             workers=int(sys.argv[2]), seed=1)
+m.build_vocab(sys.argv[1])
+T.append(("read + tokenize + count + vocabulary + remap (Numba cache loads of the reader included)", time.time()))
+from firth.train.word2vec.hogbatch import train_sg_batch
+z = np.zeros((2, 100), np.float32)
+train_sg_batch(np.zeros(2, np.int32), np.array([0, 2]), 0, 1, z.copy(), z.copy(), np.ones(2, np.float32),
+               np.ones(2, np.float32), np.zeros(2, np.int32), 5, 5, 0.025, 0.025, np.uint64(1))
+T.append(("kernel: Numba cache load", time.time()))
+m.train()
+T.append(("training", time.time()))
+m.vectors(copy=False).save(sys.argv[3], format="word2vec-binary")
+T.append(("write word2vec binary", time.time()))
+m.close() if hasattr(m, "close") else None
+print(json.dumps(T))
+"""
+
+
+def stages(corpus: Path, threads: list[int], runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="firth-abhb-") as tmp:
+        for w in threads:
+            rows: dict[str, list[float]] = {}
+            for _ in range(runs):
+                t0 = time.time()
+                p = subprocess.run([sys.executable, "-c", CHILD, str(corpus), str(w), f"{tmp}/v.bin"], cwd=ROOT,
+                                   capture_output=True, text=True)
+                t_end = time.time()
+                if p.returncode:
+                    sys.exit(p.stderr[-2000:])
+                T = json.loads(p.stdout.strip().splitlines()[-1])
+                prev = t0
+                for name, t in T:
+                    rows.setdefault(name, []).append(t - prev)
+                    prev = t
+                rows.setdefault("exit (freeing, interpreter shutdown)", []).append(t_end - prev)
+                rows.setdefault("whole process", []).append(t_end - t0)
+            print(f"\n{w} thread(s), medians of {runs} (s):\n\n| stage | seconds |\n|---|---|")
+            for name, v in rows.items():
+                print(f"| {name} | {statistics.median(v):.2f} |")
+
+
+def ab(corpus: Path, rev: str, words: int, runs: int) -> None:
+    import numpy as np
+
+    from firth.train.corpus import encode_corpus
+    from firth.train.vocab import Vocab
+    from firth.train.word2vec.hogbatch import train_sg_batch as new
+
+    src = subprocess.run(["git", "show", f"{rev}:firth/train/word2vec/hogbatch.py"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    with tempfile.TemporaryDirectory(prefix="firth-abhb-") as tmp:
+        path = Path(tmp) / "hogbatch_old.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location("hogbatch_old", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        old = mod.train_sg_batch
+        enc = encode_corpus(str(corpus))
+        vocab, mapping = Vocab.from_counts(enc.words, enc.counts, 5)
+        enc.remap(mapping)
+        keep = vocab.keep_probs(1e-3)
+        prob, alias = vocab.noise_table(0.75)
+        ids, offsets = np.asarray(enc.ids), np.asarray(enc.offsets)
+        ns = int(np.searchsorted(offsets, words))
+        V, d = len(vocab), 100
+        rng = np.random.default_rng(1)
+        w0 = ((rng.random((V, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
+        w1 = np.zeros_like(w0)
+        args = (keep, prob, alias, 5, 5)
+        new(ids, offsets, ns, min(2 * ns, len(offsets) - 1), w0, w1, *args, 0.025, 0.0001, np.uint64(3))  # warm weights
+        kernels = {f"{rev} (before)": old, "working tree": new}
+        for fn in kernels.values():  # Numba compile / cache load outside the timings
+            fn(ids, offsets, 0, 2, w0.copy(), w1.copy(), *args, 0.025, 0.0001, np.uint64(1))
+        res: dict[str, list] = {k: [] for k in kernels}
+        for r in range(runs):
+            for name in (list(kernels) if r % 2 == 0 else list(kernels)[::-1]):
+                a, b = w0.copy(), w1.copy()
+                t = time.process_time()
+                out = kernels[name](ids, offsets, 0, ns, a, b, *args, 0.025, 0.0001, np.uint64(7))
+                res[name].append((time.process_time() - t, out))
+        base = statistics.median(t for t, _ in res[f"{rev} (before)"])
+        print(f"\n{offsets[ns]:,} words, 1 thread, CPU s, medians of {runs} (interleaved)\n")
+        print("| kernel | CPU s (runs) | speed vs before | loss per pair | pairs |\n|---|---|---|---|---|")
+        for name, v in res.items():
+            med = statistics.median(t for t, _ in v)
+            out = v[-1][1]
+            print(f"| {name} | {med:.3f} ({', '.join(f'{t:.2f}' for t, _ in v)}) | {base / med:.2f}x | "
+                  f"{out[0] / out[2]:.4f} | {out[2]:,} |")
+        enc.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--words", type=int, default=5_000_000, help="corpus: prefix of en-mix in words")
+    ap.add_argument("--stages", action="store_true")
+    ap.add_argument("--threads", default="1,2", help="--stages: thread counts")
+    ap.add_argument("--ab", metavar="REV", help="compare the kernel of git revision REV with the working tree's")
+    ap.add_argument("--ab-words", type=int, default=1_000_000, help="--ab: words of the corpus trained per run")
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args(argv)
+    if not (a.stages or a.ab):
+        ap.error("give --stages and/or --ab REV")
+    from bench_word2vec import make_corpus
+
+    corpus = make_corpus(a.words)
+    print(f"corpus {corpus}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load {os.getloadavg()[0]:.2f}")
+    if a.stages:
+        stages(corpus, [int(t) for t in a.threads.split(",")], a.runs)
+    if a.ab:
+        ab(corpus, a.ab, a.ab_words, a.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
