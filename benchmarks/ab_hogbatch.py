@@ -13,7 +13,12 @@ there, loaded from a temporary module) against the working tree's, one thread, i
 process, on the same encoded corpus and the same starting weights (trained once on another
 part of the corpus), runs interleaved, CPU time, medians of ``--runs``; also prints the loss
 per pair and the number of pairs (equal when the draws are).
-"""
+
+``--quality REV``: `firth train --model sg` from a copy of revision REV (``git archive``) and
+from the working tree, ``--q-epochs`` epochs, 2 workers, seeds ``--q-seeds``, on the
+``--words`` corpus, each training under the heavy lock; vectors judged as in
+quality_word2vec.py (gensim: Google analogies over the 30,000 most frequent words, WS353).
+
 
 from __future__ import annotations
 
@@ -131,6 +136,45 @@ def ab(corpus: Path, rev: str, words: int, runs: int) -> None:
         enc.close()
 
 
+def quality(corpus: Path, rev: str, epochs: int, seeds: list[int]) -> None:
+    from bench_word2vec import heavy_lock
+    from quality_word2vec import evaluate
+
+    small = make_small()
+    with tempfile.TemporaryDirectory(prefix="firth-abhb-q-") as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        arch = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=arch, check=True)
+        trees = {f"{rev} (before)": old, "working tree": ROOT}
+        for tree in trees.values():  # Numba compile / cache outside the lock
+            subprocess.run(train_cmd(small, Path(tmp) / "w.bin", 1, 1, 1), cwd=tree, capture_output=True, check=True)
+        rows = []
+        for seed in seeds:
+            for name, tree in trees.items():
+                out = Path(tmp) / "v.bin"
+                with heavy_lock(True):
+                    t0 = time.perf_counter()
+                    subprocess.run(train_cmd(corpus, out, epochs, 2, seed), cwd=tree, capture_output=True, check=True)
+                    wall = time.perf_counter() - t0
+                q = evaluate(out)
+                rows.append((name, seed, wall, q))
+                print(f"  {name}, seed {seed}: {wall:.1f} s, {q}", flush=True)
+        print(f"\n{epochs} epochs, 2 workers\n\n| kernel | seed | wall s | Google % | WS353 |\n|---|---|---|---|---|")
+        for name, seed, wall, q in rows:
+            print(f"| {name} | {seed} | {wall:.1f} | {q['google_acc']:.2f} | {q['ws353_spearman']:.3f} |")
+
+
+def make_small() -> Path:
+    return ROOT.parent / "shared" / "data" / "corpora" / "small" / "en-100k.txt"
+
+
+def train_cmd(corpus: Path, out: Path, epochs: int, workers: int, seed: int) -> list[str]:
+    return [sys.executable, "-m", "firth.cli", "train", str(corpus), "-o", str(out), "--format", "word2vec-binary",
+            "--model", "sg", "--dim", "100", "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5",
+            "--alpha", "0.025", "--epochs", str(epochs), "--workers", str(workers), "--seed", str(seed), "-q"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--words", type=int, default=5_000_000, help="corpus: prefix of en-mix in words")
@@ -139,9 +183,12 @@ def main(argv=None) -> int:
     ap.add_argument("--ab", metavar="REV", help="compare the kernel of git revision REV with the working tree's")
     ap.add_argument("--ab-words", type=int, default=1_000_000, help="--ab: words of the corpus trained per run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quality", metavar="REV", help="train with REV's firth and the working tree's, score both")
+    ap.add_argument("--q-epochs", type=int, default=5)
+    ap.add_argument("--q-seeds", default="1,2")
     a = ap.parse_args(argv)
-    if not (a.stages or a.ab):
-        ap.error("give --stages and/or --ab REV")
+    if not (a.stages or a.ab or a.quality):
+        ap.error("give --stages, --ab REV and/or --quality REV")
     from bench_word2vec import make_corpus
 
     corpus = make_corpus(a.words)
@@ -150,6 +197,8 @@ def main(argv=None) -> int:
         stages(corpus, [int(t) for t in a.threads.split(",")], a.runs)
     if a.ab:
         ab(corpus, a.ab, a.ab_words, a.runs)
+    if a.quality:
+        quality(corpus, a.quality, a.q_epochs, [int(x) for x in a.q_seeds.split(",")])
     return 0
 
 
