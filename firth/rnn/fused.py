@@ -9,7 +9,11 @@ floating-point summation order) and gradients reach the same parameters either w
 
 Padded batches are packed (``pack_padded_sequence``) so that each sequence stops at its
 true length: its final state is the one after its last real token, and the backward
-direction starts there rather than at the padding.
+direction starts there rather than at the padding. A batch without padding (every length
+equal to T, as in language-model chunks) skips the packing and calls the kernels' unpacked
+form, the path ``nn.LSTM`` takes for a plain tensor: no sort, no copies into and out of
+the packed layout, and the kernels' whole-sequence code rather than their per-step
+packed loop.
 """
 
 from __future__ import annotations
@@ -38,6 +42,25 @@ def fused_params(cells) -> list[torch.Tensor]:
     return params
 
 
+def _call(kernel, mode, inp, batch_sizes, s0, d_h, params, num_layers, dropout, training, bidirectional):
+    """One kernel call on packed data (``batch_sizes`` given) or on a (B, T, d) batch
+    (``batch_sizes`` None, batch-first); returns ``(out, s_n)`` with the LSTM state as ``[c; h]``."""
+    layout = (batch_sizes,) if batch_sizes is not None else ()
+    first = () if batch_sizes is not None else (True,)  # batch_first, unpacked form only
+    with warnings.catch_warnings():
+        # On CUDA, cuDNN notes that our per-cell tensors are not one contiguous chunk and
+        # copies them for the call; that is the price of sharing them with the plain loop.
+        warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
+        if mode == "LSTM":
+            c0, h0 = s0[..., :d_h].contiguous(), s0[..., d_h:].contiguous()
+            out, h_n, c_n = kernel(inp, *layout, (h0, c0), params, True, num_layers, dropout, training,
+                                   bidirectional, *first)
+            return out, torch.cat([c_n, h_n], dim=-1)
+        out, s_n = kernel(inp, *layout, s0.contiguous(), params, True, num_layers, dropout, training,
+                          bidirectional, *first)
+        return out, s_n
+
+
 def fused_forward(mode, cells, x, lengths, s0, num_layers, bidirectional, dropout, training):
     """Run the fused kernel on a padded batch.
 
@@ -47,28 +70,15 @@ def fused_forward(mode, cells, x, lengths, s0, num_layers, bidirectional, dropou
     """
     kernel = _KERNELS[mode]
     B, T, _ = x.shape
-    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-    order = packed.sorted_indices
-    # Initial states follow the packed (length-sorted) order, as nn.LSTM's permute_hidden does.
-    s0 = s0.index_select(1, order)
     params = fused_params(cells)
-    with warnings.catch_warnings():
-        # On CUDA, cuDNN notes that our per-cell tensors are not one contiguous chunk and
-        # copies them for the call; that is the price of sharing them with the plain loop.
-        warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
-        if mode == "LSTM":
-            d_h = cells[0].hidden_size
-            c0, h0 = s0[..., :d_h].contiguous(), s0[..., d_h:].contiguous()
-            out, h_n, c_n = kernel(
-                packed.data, packed.batch_sizes, (h0, c0), params, True,
-                num_layers, dropout, training, bidirectional,
-            )
-            s_n = torch.cat([c_n, h_n], dim=-1)
-        else:
-            out, s_n = kernel(
-                packed.data, packed.batch_sizes, s0.contiguous(), params, True,
-                num_layers, dropout, training, bidirectional,
-            )
+    d_h = cells[0].hidden_size
+    run = (kernel, mode)
+    rest = (params, num_layers, dropout, training, bidirectional)
+    if bool((lengths == T).all()):  # no padding: the unpacked kernel, batch-first
+        return _call(*run, x, None, s0, d_h, *rest)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    # Initial states follow the packed (length-sorted) order, as nn.LSTM's permute_hidden does.
+    out, s_n = _call(*run, packed.data, packed.batch_sizes, s0.index_select(1, packed.sorted_indices), d_h, *rest)
     y, _ = pad_packed_sequence(
         PackedSequence(out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
         batch_first=True,
