@@ -7,6 +7,12 @@ one sequence. Gradients are clipped; the learning rate is divided by ``lr_decay`
 validation perplexity does not improve; the best model on validation is what is kept and
 written (at every improvement, atomically). A checkpoint directory, when given, is
 rewritten at every validation and training resumes from it.
+
+The pieces, as in pytorch/examples' ``word_language_model`` (``train()`` one epoch,
+``evaluate()`` apart): :func:`train` sets up (:func:`_setup`) and runs epochs
+(:meth:`_Run.run_epoch`), each a loop of :func:`train_step` over the chunks;
+:meth:`_Run.validate` measures validation perplexity (:func:`firth.lm.evaluate.evaluate`),
+keeps the best weights and adjusts the learning rate.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +34,12 @@ from firth.lm.evaluate import evaluate
 from firth.lm.model import LanguageModel
 from firth.lm.store import finite, load_tensors, read_model_files, save_lm, write_model_files
 
-__all__ = ["train", "init_from_vectors"]
+__all__ = ["train", "train_step", "init_from_vectors"]
 
 CHECKPOINT_KIND = "lm-checkpoint"
+# what progress.json holds, and the type of each field
+PROGRESS = {"epoch": int, "position": int, "lr": float, "best": (float, type(None)), "seconds": float,
+            "tokens": int, "since_valid": int}
 
 
 def init_from_vectors(model: LanguageModel, vocab: Vocab, kv) -> int:
@@ -83,11 +93,175 @@ def _load_checkpoint(path, cfg: LMConfig):
         progress = json.loads((path / "progress.json").read_text(encoding="utf-8"))
     except Exception as e:
         raise FirthError(f"{path}: cannot read the checkpoint ({type(e).__name__}); remove it to start afresh") from None
-    keys = {"epoch": int, "position": int, "lr": float, "best": (float, type(None)), "seconds": float,
-            "tokens": int, "since_valid": int}
-    if not isinstance(progress, dict) or any(not isinstance(progress.get(k), t) for k, t in keys.items()):
+    if not isinstance(progress, dict) or any(not isinstance(progress.get(k), t) for k, t in PROGRESS.items()):
         raise FirthError(f"{path}/progress.json: damaged checkpoint; remove it to start afresh")
     return model, vocab, meta.get("history", []), extra, progress
+
+
+def train_step(model: LanguageModel, optim, params, clip: float, x, y, state):
+    """One chunk of truncated BPTT: forward from the carried (detached) ``state``, the mean
+    −log-likelihood of ``y``, backward, clip, update. Returns ``(loss, new state)``."""
+    state = state.detach()
+    out, state = model(x, state)
+    loss = model.nll(out, y).mean()
+    optim.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, clip)
+    optim.step()
+    return float(loss.detach()), state
+
+
+@dataclass
+class _Run:
+    """One training run: the model, its data and optimizer, and where it stands (what a
+    checkpoint saves). ``run_nll``/``run_n``: training loss since the last validation."""
+
+    cfg: LMConfig
+    model: LanguageModel
+    vocab: Vocab
+    history: list
+    data: torch.Tensor  # (S, batch) training streams
+    valid_ids: torch.Tensor | None
+    optim: torch.optim.Optimizer
+    state: torch.Tensor
+    paths: dict  # train, valid, output, checkpoint
+    epoch: int = 0
+    position: int = 0
+    lr: float = 0.0
+    best: float = math.inf
+    best_state: dict | None = None
+    seconds0: float = 0.0
+    tokens: int = 0
+    since_valid: int = 0
+    run_nll: float = 0.0
+    run_n: int = 0
+    t_start: float = 0.0
+    say: object = print
+    bar: object = None
+    params: list = field(default_factory=list)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    def out_of_budget(self) -> bool:
+        cfg = self.cfg
+        return bool((cfg.time_budget and self.elapsed() > cfg.time_budget * 60.0)
+                    or (cfg.token_budget and self.tokens >= cfg.token_budget))
+
+    def set_lr(self, lr: float):
+        self.lr = lr
+        for g in self.optim.param_groups:
+            g["lr"] = lr
+
+    def validate(self) -> dict:
+        """Record the training perplexity since the last validation and the validation
+        perplexity; keep (and write) the best weights, or divide the learning rate."""
+        cfg, model = self.cfg, self.model
+        rec = {"epoch": self.epoch + 1, "tokens": self.tokens, "seconds": round(self.elapsed(), 1), "lr": self.lr,
+               "train_ppl": finite(math.exp(min(self.run_nll / max(self.run_n, 1), 700)))}
+        if self.valid_ids is not None:
+            ppl = evaluate(model, self.valid_ids, self.vocab.eos, cfg.eval_batch, cfg.bptt)["perplexity"]
+            rec["valid_ppl"] = finite(ppl)
+            if not math.isfinite(ppl):
+                raise FirthError(f"training diverged (validation perplexity {ppl}); lower --lr "
+                                 f"(now {cfg.lr}) or --clip, or use --optimizer adam")
+            if ppl < self.best:
+                self.best, rec["best"] = ppl, True
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if self.paths["output"]:
+                    save_lm(self.paths["output"], model, self.vocab, self.history + [rec],
+                            inputs=[self.paths["train"], self.paths["valid"]])
+            elif cfg.lr_decay > 1:
+                self.set_lr(self.lr / cfg.lr_decay)
+        self.history.append(rec)
+        self.say(json.dumps(rec))
+        model.train()
+        self.run_nll, self.run_n, self.since_valid = 0.0, 0, 0
+        return rec
+
+    def save_checkpoint(self):
+        progress = {"epoch": self.epoch, "position": self.position, "lr": float(self.lr), "best": finite(self.best),
+                    "seconds": self.elapsed(), "tokens": self.tokens, "since_valid": 0}
+        _save_checkpoint(self.paths["checkpoint"], self.model, self.vocab, self.optim, progress, self.state,
+                         self.history)
+
+    def run_epoch(self, chunks, valid_every: int) -> bool:
+        """Train from ``position`` to the end of the epoch (or the budget); True when the budget stopped it."""
+        cfg, data = self.cfg, self.data
+        t_rate, tok_rate = time.perf_counter(), 0
+        for ci in range(self.position, len(chunks)):
+            t0 = chunks[ci]
+            t1 = min(t0 + cfg.bptt, data.shape[0] - 1)
+            y = data[t0 + 1 : t1 + 1]
+            lv, self.state = train_step(self.model, self.optim, self.params, cfg.clip, data[t0:t1], y, self.state)
+            if not math.isfinite(lv):
+                raise FirthError(f"training diverged (loss {lv} at epoch {self.epoch + 1}); lower --lr "
+                                 f"(now {cfg.lr}) or --clip, or use --optimizer adam")
+            n = y.numel()
+            self.run_nll, self.run_n, self.tokens, self.since_valid = (self.run_nll + lv * n, self.run_n + n,
+                                                                       self.tokens + n, self.since_valid + n)
+            tok_rate += n
+            self.position = ci + 1
+            if self.bar is not None:
+                self.bar.update(1)
+                if ci % 20 == 0:
+                    now = time.perf_counter()
+                    ppl = math.exp(min(self.run_nll / self.run_n, 700))
+                    self.bar.set_postfix(epoch=self.epoch + 1, ppl=f"{ppl:.1f}",
+                                         tok_s=f"{tok_rate / max(now - t_rate, 1e-9):.0f}", lr=f"{self.lr:.3g}")
+                    t_rate, tok_rate = now, 0
+            out_of_budget = self.out_of_budget()
+            if self.since_valid >= valid_every or out_of_budget:
+                self.validate()
+                if self.paths["checkpoint"]:
+                    self.save_checkpoint()
+            if out_of_budget:
+                self.say(f"budget reached after {self.tokens} training tokens, {self.elapsed():.0f} s")
+                return True
+        return False
+
+
+def _setup(cfg: LMConfig, paths: dict, vectors, max_vocab: int, say) -> _Run:
+    """Build (or resume) the model, read the data, make the optimizer; the run at its start."""
+    torch.set_num_threads(cfg.workers)
+    torch.manual_seed(cfg.seed)
+    checkpoint = paths["checkpoint"]
+    resumed = checkpoint and (Path(checkpoint) / "progress.json").is_file()
+    if resumed:
+        model, vocab, history, extra, prog = _load_checkpoint(checkpoint, cfg)
+        say(f"resuming from {checkpoint}: epoch {prog['epoch'] + 1}, {prog['tokens']} tokens trained")
+    else:
+        vocab = Vocab.build(paths["train"], max_vocab)
+        model = LanguageModel(cfg, len(vocab))
+        history = []
+        if vectors is not None:
+            found = init_from_vectors(model, vocab, vectors)
+            say(f"vectors: {found} of {len(vocab)} vocabulary words initialised from --vectors")
+    train_ids, train_oov = read_ids(paths["train"], vocab)
+    data = train_streams(train_ids, cfg.batch, paths["train"])
+    valid_ids = read_ids(paths["valid"], vocab)[0] if paths["valid"] else None
+    say(f"vocabulary {len(vocab)}; training tokens {train_ids.numel()} ({train_oov} out of vocabulary); "
+        f"parameters {sum(p.numel() for p in model.parameters())}")
+    params = [p for p in model.parameters()]
+    optim = _optimizer(cfg, params)
+    run = _Run(cfg, model, vocab, history, data, valid_ids, optim, state=model.init_state(cfg.batch), paths=paths,
+               lr=cfg.lr, say=say, params=params)
+    if resumed:
+        optim.load_state_dict(extra["optimizer"])
+        run.state = extra["state"]
+        for k in ("epoch", "position", "lr", "tokens", "since_valid"):
+            setattr(run, k, prog[k])
+        run.best = math.inf if prog["best"] is None else prog["best"]
+        run.seconds0 = prog["seconds"]
+        output = paths["output"]
+        if output and (Path(output) / "weights.pt").is_file():
+            run.best_state = read_model_files(output)[0].state_dict()
+        else:
+            run.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    run.set_lr(run.lr)
+    if resumed:  # last: building models above draws random numbers
+        torch.set_rng_state(extra["torch_rng"])
+    return run
 
 
 def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None, checkpoint=None,
@@ -98,136 +272,30 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
     ``vectors``: firth vectors (KeyedVectors) to initialise the input embedding.
     ``checkpoint``: a directory to resume from and rewrite at every validation.
     """
-    say = log or (lambda msg: None)
-    torch.set_num_threads(cfg.workers)
-    torch.manual_seed(cfg.seed)
-    resumed = None
-    if checkpoint and (Path(checkpoint) / "progress.json").is_file():
-        resumed = _load_checkpoint(checkpoint, cfg)
-        model, vocab, history, extra, prog = resumed
-        say(f"resuming from {checkpoint}: epoch {prog['epoch'] + 1}, {prog['tokens']} tokens trained")
-    else:
-        vocab = Vocab.build(train_path, max_vocab)
-        model = LanguageModel(cfg, len(vocab))
-        history = []
-        if vectors is not None:
-            found = init_from_vectors(model, vocab, vectors)
-            say(f"vectors: {found} of {len(vocab)} vocabulary words initialised from --vectors")
-    train_ids, train_oov = read_ids(train_path, vocab)
-    data = train_streams(train_ids, cfg.batch, train_path)
-    valid_ids = read_ids(valid_path, vocab)[0] if valid_path else None
-    say(f"vocabulary {len(vocab)}; training tokens {train_ids.numel()} ({train_oov} out of vocabulary); "
-        f"parameters {sum(p.numel() for p in model.parameters())}")
-    params = [p for p in model.parameters()]
-    optim = _optimizer(cfg, params)
-    chunks = list(range(0, data.shape[0] - 1, cfg.bptt))
-    per_epoch = (data.shape[0] - 1) * cfg.batch
-    valid_every = cfg.valid_every or per_epoch
-    if resumed:
-        optim.load_state_dict(extra["optimizer"])
-        state = extra["state"]
-        epoch, position, lr, best = prog["epoch"], prog["position"], prog["lr"], prog["best"]
-        seconds0, tokens, since_valid = prog["seconds"], prog["tokens"], prog["since_valid"]
-        best = math.inf if best is None else best
-        if output and (Path(output) / "weights.pt").is_file():
-            best_state = read_model_files(output)[0].state_dict()
-        else:
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    else:
-        state = model.init_state(cfg.batch)
-        epoch, position, lr, best, seconds0, tokens, since_valid = 0, 0, cfg.lr, math.inf, 0.0, 0, 0
-        best_state = None
-    for g in optim.param_groups:
-        g["lr"] = lr
-    if resumed:  # last: building models above draws random numbers
-        torch.set_rng_state(extra["torch_rng"])
-    budget = cfg.time_budget * 60.0
-    t_start = time.perf_counter() - seconds0
-    bar = None
+    paths = {"train": train_path, "valid": valid_path, "output": output, "checkpoint": checkpoint}
+    run = _setup(cfg, paths, vectors, max_vocab, log or (lambda msg: None))
+    chunks = list(range(0, run.data.shape[0] - 1, cfg.bptt))
+    valid_every = cfg.valid_every or (run.data.shape[0] - 1) * cfg.batch
+    run.t_start = time.perf_counter() - run.seconds0
     if progress:
-        from firth.progress import progress
+        from firth.progress import progress as bar
 
-        bar = progress(total=cfg.epochs * len(chunks), initial=epoch * len(chunks) + position, unit="chunk",
-                       desc="lm train", leave=False)
-    run_nll, run_n, t_rate, tok_rate = 0.0, 0, time.perf_counter(), 0
-
-    def validate():
-        nonlocal best, best_state, lr
-        rec = {"epoch": epoch + 1, "tokens": tokens, "seconds": round(time.perf_counter() - t_start, 1),
-               "lr": lr, "train_ppl": finite(math.exp(min(run_nll / max(run_n, 1), 700)))}
-        if valid_ids is not None:
-            res = evaluate(model, valid_ids, vocab.eos, cfg.eval_batch, cfg.bptt)
-            ppl = res["perplexity"]
-            rec["valid_ppl"] = finite(ppl)
-            if not math.isfinite(ppl):
-                raise FirthError(f"training diverged (validation perplexity {ppl}); lower --lr "
-                                 f"(now {cfg.lr}) or --clip, or use --optimizer adam")
-            if ppl < best:
-                best, rec["best"] = ppl, True
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                if output:
-                    save_lm(output, model, vocab, history + [rec], inputs=[train_path, valid_path])
-            elif cfg.lr_decay > 1:
-                lr /= cfg.lr_decay
-                for g in optim.param_groups:
-                    g["lr"] = lr
-        history.append(rec)
-        say(json.dumps(rec))
-        model.train()
-        return rec
-
-    stopped = False
-    model.train()
-    while epoch < cfg.epochs and not stopped:
-        for ci in range(position, len(chunks)):
-            t0 = chunks[ci]
-            t1 = min(t0 + cfg.bptt, data.shape[0] - 1)
-            x, y = data[t0:t1], data[t0 + 1 : t1 + 1]
-            state = state.detach()
-            out, state = model(x, state)
-            loss = model.nll(out, y).mean()
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-            optim.step()
-            lv = float(loss.detach())
-            if not math.isfinite(lv):
-                raise FirthError(f"training diverged (loss {lv} at epoch {epoch + 1}); lower --lr (now {cfg.lr}) "
-                                 "or --clip, or use --optimizer adam")
-            n = y.numel()
-            run_nll, run_n, tokens, since_valid, tok_rate = run_nll + lv * n, run_n + n, tokens + n, since_valid + n, tok_rate + n
-            position = ci + 1
-            if bar is not None:
-                bar.update(1)
-                if ci % 20 == 0:
-                    now = time.perf_counter()
-                    bar.set_postfix(epoch=epoch + 1, ppl=f"{math.exp(min(run_nll / run_n, 700)):.1f}",
-                                    tok_s=f"{tok_rate / max(now - t_rate, 1e-9):.0f}", lr=f"{lr:.3g}")
-                    t_rate, tok_rate = now, 0
-            out_of_time = (budget and time.perf_counter() - t_start > budget) or (
-                cfg.token_budget and tokens >= cfg.token_budget)
-            if since_valid >= valid_every or out_of_time:
-                validate()
-                run_nll, run_n, since_valid = 0.0, 0, 0
-                if checkpoint:
-                    _save_checkpoint(checkpoint, model, vocab, optim,
-                                     {"epoch": epoch, "position": position, "lr": float(lr),
-                                      "best": finite(best), "seconds": time.perf_counter() - t_start,
-                                      "tokens": tokens, "since_valid": 0}, state, history)
-            if out_of_time:
-                stopped = True
-                say(f"budget reached after {tokens} training tokens, {time.perf_counter() - t_start:.0f} s")
-                break
-        if not stopped:
-            epoch, position = epoch + 1, 0
-            state = model.init_state(cfg.batch)  # a new pass starts each stream afresh
-    if bar is not None:
-        bar.close()
-    if run_n:
-        validate()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        run.bar = bar(total=cfg.epochs * len(chunks), initial=run.epoch * len(chunks) + run.position, unit="chunk",
+                      desc="lm train", leave=False)
+    run.model.train()
+    while run.epoch < cfg.epochs:
+        if run.run_epoch(chunks, valid_every):
+            break
+        run.epoch, run.position = run.epoch + 1, 0
+        run.state = run.model.init_state(cfg.batch)  # a new pass starts each stream afresh
+    if run.bar is not None:
+        run.bar.close()
+    if run.run_n:
+        run.validate()
+    model = run.model
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
     elif output:  # no validation text: the last weights are the model
-        save_lm(output, model, vocab, history, inputs=[train_path])
+        save_lm(output, model, run.vocab, run.history, inputs=[train_path])
     model.eval()
-    return model, vocab, history
+    return model, run.vocab, run.history
