@@ -25,6 +25,7 @@ its ``ms/batch`` lines).
         --once lstm,lstm-adaptive --repeats 3
     python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-tied --repeats 3
     python benchmarks/bench_lm.py --minutes 3 --configs lstm,lstm-adaptive --anchor-seconds 0
+    python benchmarks/bench_lm.py --speed 140000 --repeats 3      # tokens/s only: 3 interleaved pairs
 
 flock is taken per process (``/tmp/firth-heavy.lock``), so no hold lasts longer than one run.
 """
@@ -80,28 +81,31 @@ def mib(rss):
     return round(rss) if rss == rss else None
 
 
-def run_firth(name, minutes, out_dir, threads, seed=1, tokens=0):
-    """``tokens``: stop after that many training tokens (the anchor's epoch) instead of ``minutes``."""
+def run_firth(name, minutes, out_dir, threads, seed=1, tokens=0, valid=None, test=True):
+    """``tokens``: stop after that many training tokens (the anchor's epoch) instead of ``minutes``.
+    ``valid``: the validation text (default: valid.txt); ``test``: evaluate on test.txt."""
     model = out_dir / f"lm-{name}"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     budget = ["--token-budget", str(tokens)] if tokens else ["--time-budget", str(minutes)]
-    cmd = [FIRTH, "lm", "train", str(DATA / "train.txt"), "--valid", str(DATA / "valid.txt"),
+    cmd = [FIRTH, "lm", "train", str(DATA / "train.txt"), "--valid", str(valid or DATA / "valid.txt"),
            "-o", str(model), "--workers", str(threads), *budget, "--seed", str(seed),
            "--quiet"] + CONFIGS[name]  # one validation, when the budget ends: seconds = training only
     # train and test in one hold of the lock (the machine is shared: one wait, not two)
     evaluate = [FIRTH, "lm", "eval", str(model), str(DATA / "test.txt"), "--workers", str(threads)]
-    script = " ".join(map(shlex.quote, cmd)) + " && echo TRAINED && " + " ".join(map(shlex.quote, evaluate))
+    script = " ".join(map(shlex.quote, cmd)) + (" && echo TRAINED && " + " ".join(map(shlex.quote, evaluate))
+                                                if test else "")
     rc, out, secs, rss = timed(["bash", "-c", script], env=env)
     if rc != 0:
         return {"config": name, "error": out.strip().splitlines()[-1:]}
     hist = json.loads((model / "config.json").read_text())["history"]
     n_tok = max(r["tokens"] for r in hist)
     train_secs = max(r["seconds"] for r in hist)
-    ppl = float(out.split("perplexity ")[1].split()[0])
     best = min(r["valid_ppl"] for r in hist if r.get("valid_ppl") is not None)
-    return {"config": name, "test_ppl": round(ppl, 2), "valid_ppl": round(best, 2), "train_tokens": n_tok,
-            "train_seconds": train_secs, "tokens_per_s": round(n_tok / train_secs), "peak_rss_mib": mib(rss),
-            "args": CONFIGS[name]}
+    res = {"config": name, "valid_ppl": round(best, 2), "train_tokens": n_tok, "train_seconds": train_secs,
+           "tokens_per_s": round(n_tok / train_secs), "peak_rss_mib": mib(rss), "args": CONFIGS[name]}
+    if test:
+        res["test_ppl"] = round(float(out.split("perplexity ")[1].split()[0]), 2)
+    return res
 
 
 def _anchor_cmd(data, epochs, seed, save):
@@ -129,42 +133,69 @@ def run_anchor_probe(seconds, out_dir, threads):
             "peak_rss_mib": mib(rss)}
 
 
-def anchor_subset(tokens_per_stream, out_dir, batch=20):
-    """Write the first ``tokens_per_stream`` tokens of each of the ``batch`` contiguous training
-    streams (the layout of both main.py and firth) as a text: ``<eos>`` tokens become line ends.
-    Returns the directory (train.txt subset, valid/test linked) and its vocabulary size as main.py
-    builds it (train ∪ valid ∪ test)."""
+def _read_tokens(path):
     toks = []
-    with open(DATA / "train.txt", encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             toks.extend(line.split())
             toks.append("<eos>")
+    return toks
+
+
+def _as_lines(toks):
+    """Tokens back to text lines, ``<eos>`` as line ends (a trailing partial line gets one)."""
+    lines, cur = [], []
+    for w in toks:
+        if w == "<eos>":
+            lines.append(" ".join(cur))
+            cur = []
+        else:
+            cur.append(w)
+    if cur:
+        lines.append(" ".join(cur))
+    return lines
+
+
+def _write(path, lines):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def anchor_subset(tokens_per_stream, out_dir, batch=20, name="anchor-data", eval_tokens=0):
+    """Write the first ``tokens_per_stream`` tokens of each of the ``batch`` contiguous training
+    streams (the layout of both main.py and firth) as a text: ``<eos>`` tokens become line ends.
+    Returns the directory (train.txt subset, valid/test linked) and its vocabulary size as main.py
+    builds it (train ∪ valid ∪ test).
+
+    ``eval_tokens`` > 0 (speed runs): valid.txt and test.txt are the first ``eval_tokens`` tokens
+    of each instead, and valid.txt ends with one line holding every word of the full train.txt,
+    so that main.py's vocabulary is firth's (10,000 words): the softmax, most of the work, is
+    the same size in both programs."""
+    toks = _read_tokens(DATA / "train.txt")
     per = len(toks) // batch
     t = min(int(tokens_per_stream), per)
-    d = out_dir / "anchor-data"
+    d = out_dir / name
     d.mkdir(parents=True, exist_ok=True)
     lines, vocab = [], set()
     for j in range(batch):
-        cur = []
-        for w in toks[j * per : j * per + t]:
-            if w == "<eos>":
-                lines.append(" ".join(cur))
-                cur = []
-            else:
-                cur.append(w)
-        if cur:  # the segment ends inside a line: one extra <eos> (at most one per stream)
-            lines.append(" ".join(cur))
+        lines += _as_lines(toks[j * per : j * per + t])  # a segment ending inside a line: one extra <eos>
         vocab.update(toks[j * per : j * per + t])
-    tmp = d / "train.txt.tmp"
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, d / "train.txt")
-    for name in ("valid.txt", "test.txt"):
-        link = d / name
-        if not link.exists():
-            link.symlink_to(DATA / name)
-        with open(DATA / name, encoding="utf-8") as f:
-            for line in f:
-                vocab.update(line.split())
+    _write(d / "train.txt", lines)
+    for fname in ("valid.txt", "test.txt"):
+        target = d / fname
+        if eval_tokens:
+            part = _read_tokens(DATA / fname)[:eval_tokens]
+            extra = [" ".join(w for w in dict.fromkeys(toks) if w != "<eos>")] if fname == "valid.txt" else []
+            if target.is_symlink():
+                target.unlink()
+            _write(target, _as_lines(part) + extra)
+            vocab.update(part)
+            vocab.update(toks if extra else [])
+            continue
+        if not target.exists():
+            target.symlink_to(DATA / fname)
+        vocab.update(_read_tokens(DATA / fname))
     vocab.add("<eos>")
     return d, len(vocab), t * batch
 
@@ -185,12 +216,44 @@ def run_anchor_budget(minutes, speed, seed, out_dir, threads):
         res["error"] = out.strip().splitlines()[-3:]
         return res
     batches = int(nb[-1][1])
-    # every logged interval is 50 batches; the batches after the last log line at the median rate
-    train_secs = (sum(ms) * 50 + (batches - 50 * len(ms)) * median(ms)) / 1000
+    # the logged intervals cover 50·k + 1 batches (the first one batches 0..50, divided by 50 in
+    # main.py); the batches after the last log line at the median rate
+    train_secs = (sum(ms) * 50 + (batches - 50 * len(ms) - 1) * median(ms)) / 1000
     tokens = (n_tokens // 20 - 1) * 20  # main.py's targets in one epoch
     res.update(test_ppl=float(m.group(2)), valid_ppl=float(v.group(3)), train_tokens=tokens,
                train_seconds=round(train_secs, 1), tokens_per_s=round(tokens / train_secs))
     return res
+
+
+def run_anchor_speed(data, vocab_size, n_tokens, seed, out_dir, threads):
+    """main.py for one epoch on a speed subset; tokens/s over its logged intervals only
+    (50·k + 1 full batches of 20 × 35 tokens, timed by main.py itself, evaluation excluded)."""
+    rc, out, secs, rss = timed(_anchor_cmd(data, 1, seed, out_dir / "anchor-speed.pt"), env=_anchor_env(threads),
+                               cwd=ANCHOR, timeout=1800)
+    ms = _ms_per_batch(out)
+    res = {"config": "anchor", "seed": seed, "peak_rss_mib": mib(rss), "anchor_vocab": vocab_size,
+           "train_tokens": n_tokens}
+    if rc != 0 or not ms:
+        return {**res, "error": out.strip().splitlines()[-3:]}
+    timed_tokens = (50 * len(ms) + 1) * 20 * 35
+    return {**res, "timed_tokens": timed_tokens, "train_seconds": round(sum(ms) * 50 / 1000, 2),
+            "tokens_per_s": round(timed_tokens / (sum(ms) * 50 / 1000))}
+
+
+def run_speed(tokens, repeats, out_dir, threads, record):
+    """Training speed, firth's untied LSTM (the anchor's settings) vs main.py, on the same text
+    (the first ``tokens`` of the 20 training streams), ``repeats`` pairs, alternating which of the
+    two runs first. Validation and test texts are cut to 5,000 tokens (both programs'
+    evaluation is outside the timed part anyway), and main.py's vocabulary is firth's."""
+    d, vocab_size, n_tokens = anchor_subset(tokens / 20, out_dir, name="speed-data", eval_tokens=5000)
+    for r in range(1, repeats + 1):
+        for who in (("anchor", "lstm") if r % 2 else ("lstm", "anchor")):
+            if who == "anchor":
+                res = run_anchor_speed(d, vocab_size, n_tokens, r, out_dir, threads)
+            else:
+                res = run_firth("lstm", 0, out_dir, threads, seed=r, tokens=n_tokens, valid=d / "valid.txt",
+                                test=False)
+            record({**res, "seed": r, "speed_pair": r})
 
 
 def median(xs):
@@ -211,15 +274,25 @@ def summarize(results, names):
         summary[name] = {k: median([r[k] for r in rs]) for k in ("test_ppl", "valid_ppl", "tokens_per_s",
                                                                   "train_tokens", "peak_rss_mib", "train_seconds")
                          if all(r.get(k) is not None for r in rs)}
-        print(f"  {name}: test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
-              f"tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
+        ppl = (f"test ppl {summary[name]['test_ppl']:.2f} (runs: {[r['test_ppl'] for r in rs]}), "
+               if "test_ppl" in summary[name] else "")
+        print(f"  {name}: {ppl}tokens/s {summary[name]['tokens_per_s']:.0f} (runs: {[r['tokens_per_s'] for r in rs]}), "
               f"{summary[name]['train_tokens']:.0f} tokens in {summary[name]['train_seconds']:.0f} s, "
               f"peak RSS {summary[name].get('peak_rss_mib', float('nan')):.0f} MiB")
     base = summary.get("anchor")
     for name in names:
         if base and name in summary and name != "anchor":
-            print(f"  {name} / anchor: test ppl ratio {summary[name]['test_ppl'] / base['test_ppl']:.3f}, "
-                  f"tokens/s ratio {summary[name]['tokens_per_s'] / base['tokens_per_s']:.2f}")
+            ppl = (f"test ppl ratio {summary[name]['test_ppl'] / base['test_ppl']:.3f}, "
+                   if "test_ppl" in summary[name] and "test_ppl" in base else "")
+            print(f"  {name} / anchor: {ppl}tokens/s ratio {summary[name]['tokens_per_s'] / base['tokens_per_s']:.2f}")
+    pairs = {}
+    for r in results:
+        if "speed_pair" in r and "error" not in r:
+            pairs.setdefault(r["speed_pair"], {})[r["config"]] = r["tokens_per_s"]
+    ratios = [p["lstm"] / p["anchor"] for p in pairs.values() if {"lstm", "anchor"} <= set(p)]
+    if ratios:
+        print(f"  speed pairs: firth / anchor tokens/s per pair {[round(x, 3) for x in ratios]}, "
+              f"median {median(ratios):.3f}")
     if "lstm" in summary and "lstm-adaptive" in summary:
         a, f = summary["lstm-adaptive"], summary["lstm"]
         print(f"  adaptive / full softmax: tokens/s ratio {a['tokens_per_s'] / f['tokens_per_s']:.2f}, "
@@ -245,6 +318,9 @@ def main():
                     help="firth runs stop after this many training tokens (without an anchor run in this process)")
     ap.add_argument("--no-lock", action="store_true", help="do not take the lock per run (the caller holds it)")
     ap.add_argument("--summarize", nargs="+", metavar="JSONL", help="only print medians and ratios of recorded runs")
+    ap.add_argument("--speed", type=int, default=0, metavar="TOKENS",
+                    help="only the speed comparison: --repeats pairs of short runs (firth's untied LSTM, the "
+                         "anchor), each on the first TOKENS training tokens, interleaved; medians and the ratio")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="/tmp/bench_lm", help="scratch directory for models")
     ap.add_argument("--json", help="append results (one JSON object per line) to this file")
@@ -268,6 +344,10 @@ def main():
             with open(args.json, "a") as f:
                 f.write(json.dumps({**r, "date": time.strftime("%Y-%m-%d %H:%M"), "minutes": args.minutes}) + "\n")
 
+    if args.speed:
+        run_speed(args.speed, args.repeats, out_dir, args.threads, record)
+        summarize(results, ["anchor", "lstm"])
+        return
     anchor = args.anchor_seconds > 0 or args.anchor_speed
     speed = args.anchor_speed
     if anchor and not speed:
