@@ -8,10 +8,13 @@ readable oracle.
 
 How it is made fast (benchmarks/RESULTS.md, issue 18, "HogBatch kernel speed"):
 
-* register blocking: each pass over ``dim`` serves three (context, target) dots at once
-  (one load of the context row for three targets), three targets of an input gradient, or
-  three context rows of an output-row update; a pass over 100 floats is a handful of vector
-  instructions, so the loop overhead and the loads, not the multiplies, were the cost;
+* register blocking: each pass over ``dim`` serves several products at once: three
+  (context, target) dots per load of a context row; two context rows' input gradients from
+  three target rows; two target rows' updates from three context rows. A pass over 100
+  floats is a handful of vector instructions, so the loads and loop overhead, not the
+  multiplies, were the cost;
+* the row length is a compile-time constant for dim 100 and 300 (the window update is
+  compiled three times: 100, 300, any), so a row's tail needs no loop;
 * no output-gradient buffer: ``syn1[t] += sum_p G[p, t] syn0[c_p]`` is added in place
   (it reads only ``syn0``, which changes afterwards); only when ``syn0`` and ``syn1`` are
   one matrix (``--tied``) does it go through a buffer, so every product still sees the
@@ -106,35 +109,85 @@ def _dots(syn0, syn1, ctx, nc, tgt, nt, F, dim):
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
 def _gin(syn1, tgt, nt, G, nc, gin, dim):
-    """gin[p] = sum_q G[p, q] syn1[tgt[q]] (from syn1 before the update), three targets per
-    pass; the first pass assigns (no zeroing pass)."""
-    for p in range(nc):
+    """gin[p] = sum_q G[p, q] syn1[tgt[q]]: two context rows x three targets per pass."""
+    p = 0
+    while p < nc:
+        p1 = p + 1 if p + 1 < nc else G.shape[0] - 1  # an odd last row pairs with the scratch row
         q = 0
         first = True
         while q + 2 < nt:
-            g0 = G[p, q]
-            g1 = G[p, q + 1]
-            g2 = G[p, q + 2]
+            a0 = G[p, q]
+            a1 = G[p, q + 1]
+            a2 = G[p, q + 2]
+            b0 = G[p1, q]
+            b1 = G[p1, q + 1]
+            b2 = G[p1, q + 2]
             t0 = tgt[q]
             t1 = tgt[q + 1]
             t2 = tgt[q + 2]
             if first:
                 for k in range(dim):
-                    gin[p, k] = g0 * syn1[t0, k] + g1 * syn1[t1, k] + g2 * syn1[t2, k]
+                    y0 = syn1[t0, k]
+                    y1 = syn1[t1, k]
+                    y2 = syn1[t2, k]
+                    gin[p, k] = a0 * y0 + a1 * y1 + a2 * y2
+                    gin[p1, k] = b0 * y0 + b1 * y1 + b2 * y2
                 first = False
             else:
                 for k in range(dim):
-                    gin[p, k] += g0 * syn1[t0, k] + g1 * syn1[t1, k] + g2 * syn1[t2, k]
+                    y0 = syn1[t0, k]
+                    y1 = syn1[t1, k]
+                    y2 = syn1[t2, k]
+                    gin[p, k] += a0 * y0 + a1 * y1 + a2 * y2
+                    gin[p1, k] += b0 * y0 + b1 * y1 + b2 * y2
             q += 3
         if first:
             for k in range(dim):
                 gin[p, k] = 0.0
+                gin[p1, k] = 0.0
         while q < nt:
-            g0 = G[p, q]
+            a0 = G[p, q]
+            b0 = G[p1, q]
             t0 = tgt[q]
             for k in range(dim):
-                gin[p, k] += g0 * syn1[t0, k]
+                y0 = syn1[t0, k]
+                gin[p, k] += a0 * y0
+                gin[p1, k] += b0 * y0
             q += 1
+        p += 2
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _add_gout2(syn0, ctx, nc, G, q, out, r0, r1, dim):
+    """out[r0] += sum_p G[p, q] syn0[ctx[p]] and out[r1] += sum_p G[p, q + 1] syn0[ctx[p]],
+    three context rows per pass (r0 == r1 adds both, in order)."""
+    p = 0
+    while p + 2 < nc:
+        a0 = G[p, q]
+        a1 = G[p + 1, q]
+        a2 = G[p + 2, q]
+        b0 = G[p, q + 1]
+        b1 = G[p + 1, q + 1]
+        b2 = G[p + 2, q + 1]
+        c0 = ctx[p]
+        c1 = ctx[p + 1]
+        c2 = ctx[p + 2]
+        for k in range(dim):
+            x0 = syn0[c0, k]
+            x1 = syn0[c1, k]
+            x2 = syn0[c2, k]
+            out[r0, k] += a0 * x0 + a1 * x1 + a2 * x2
+            out[r1, k] += b0 * x0 + b1 * x1 + b2 * x2
+        p += 3
+    while p < nc:
+        a0 = G[p, q]
+        b0 = G[p, q + 1]
+        c0 = ctx[p]
+        for k in range(dim):
+            x0 = syn0[c0, k]
+            out[r0, k] += a0 * x0
+            out[r1, k] += b0 * x0
+        p += 1
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
@@ -183,7 +236,11 @@ def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, dim):
             for k in range(dim):
                 syn1[t, k] += gout[q, k]
     else:  # reads only syn0, which changes below
-        for q in range(nt):
+        q = 0
+        while q + 1 < nt:
+            _add_gout2(syn0, ctx, nc, G, q, syn1, tgt[q], tgt[q + 1], dim)
+            q += 2
+        if q < nt:
             _add_gout(syn0, ctx, nc, G, q, syn1, tgt[q], dim)
     for p in range(nc):
         c = ctx[p]
@@ -212,8 +269,8 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
     nts = np.empty(maxlen, np.int64)
     ctx = np.empty(nc_max, np.int64)
     F = np.empty((nc_max, nt_max), np.float32)
-    G = np.empty((nc_max, nt_max), np.float32)
-    gin = np.empty((nc_max, dim), np.float32)
+    G = np.zeros((nc_max + 1, nt_max), np.float32)  # + a scratch row (_gin)
+    gin = np.zeros((nc_max + 1, dim), np.float32)
     gout = np.empty((nt_max if tied else 0, dim), np.float32)
     r = np.uint64(seed)
     uw = np.uint64(window)
