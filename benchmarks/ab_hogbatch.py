@@ -18,7 +18,7 @@ per pair and the number of pairs (equal when the draws are).
 from the working tree, ``--q-epochs`` epochs, 2 workers, seeds ``--q-seeds``, on the
 ``--words`` corpus, each training under the heavy lock; vectors judged as in
 quality_word2vec.py (gensim: Google analogies over the 30,000 most frequent words, WS353).
-
+"""
 
 from __future__ import annotations
 
