@@ -49,14 +49,20 @@ def timed(cmd, env, use_lock):
     return wall, p
 
 
-def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool) -> dict:
+RANK_LINE = re.compile(r"rank (\d+): vocabulary ([\d.]+) s, training ([\d.]+) s of which syncs ([\d.]+) s \(([^)]*)\), "
+                       r"since start ([\d.]+) s")
+
+
+def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool,
+              sync_rare: float = 0.0, wire: str = "float32") -> dict:
     common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
               "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
     if ranks == 0:  # the single process, no torch
         cmd = [PY, "-m", "firth", *common]
     else:
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
-               "--distributed", "--sync-words", str(sync_words), "--sync-mode", mode]
+               "--distributed", "--sync-words", str(sync_words), "--sync-mode", mode, "--sync-rare", str(sync_rare),
+               "--sync-wire", wire]
         cmd.remove("-q")  # rank 0's summary line carries the sync figures
     env = dict(os.environ, OMP_NUM_THREADS="1")
     wall, p = timed(cmd, env, use_lock)
@@ -68,6 +74,14 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     m = re.search(r"([\d.]+) s in syncs, (\d+) rows synced", p.stderr)
     if m:
         r.update(sync_s_rank0=float(m.group(1)), rows_synced=int(m.group(2)))
+    per_rank = {}
+    for m in RANK_LINE.finditer(p.stderr):  # where each rank's time went
+        phases = {k: float(v) for k, v in (x.rsplit(" ", 1) for x in m.group(5).split(", "))}
+        per_rank[int(m.group(1))] = {"vocab_s": float(m.group(2)), "train_s": float(m.group(3)),
+                                     "sync_s": float(m.group(4)), **{f"{k}_s": v for k, v in phases.items()},
+                                     "since_join_s": float(m.group(6))}
+    if per_rank:
+        r["per_rank"] = [per_rank[k] for k in sorted(per_rank)]
     m = re.search(r": ([\d,]+) words x (\d+) dims", p.stderr)
     if m:
         r.update(vocab=int(m.group(1).replace(",", "")), dim=int(m.group(2)))
@@ -79,7 +93,9 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="100000")
-    ap.add_argument("--mode", default="sum", help="sum, mean, or sum,mean")
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched (comma-separated)")
+    ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
+    ap.add_argument("--sync-rare", default="0", help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync)")
     ap.add_argument("--model", default="sg")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1)
@@ -101,26 +117,33 @@ def main(argv=None):
                 f.write(json.dumps(r) + "\n")
 
     syncs = [int(x) for x in a.sync_words.split(",")]
+    rares = [float(x) for x in a.sync_rare.split(",")]
     if a.speed:
         words = a.words * a.epochs
         times = {0: [], 2: []}
+        splits = []
         for k in range(a.runs):
             for ranks in (0, 2):
-                r = run_firth(corpus, tmp / f"speed-{ranks}-{k}.bin", ranks, a, syncs[0], "sum", use_lock)
+                r = run_firth(corpus, tmp / f"speed-{ranks}-{k}.bin", ranks, a, syncs[0], a.mode.split(",")[0], use_lock,
+                              rares[0], a.wire.split(",")[0])
                 times[ranks].append(r["wall_s"])
+                if ranks:
+                    splits.append(r.get("per_rank"))
+                    print(json.dumps({"run": k, **r}), flush=True)
         m0, m2 = statistics.median(times[0]), statistics.median(times[2])
         log({"what": "speed", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
              "single_s": times[0], "two_ranks_s": times[2], "single_words_per_s": round(words / m0),
-             "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": syncs[0]})
+             "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": syncs[0],
+             "sync_rare": rares[0], "mode": a.mode.split(",")[0], "wire": a.wire.split(",")[0], "per_rank_splits": splits})
         return
     base = None
     for ranks in [int(x) for x in a.ranks.split(",")]:
-        for sw in (syncs if ranks > 0 else [0]):
-            for mode in (a.mode.split(",") if ranks > 0 else ["-"]):
-                out = tmp / f"v-{ranks}-{sw}-{mode}.bin"
-                r = run_firth(corpus, out, ranks, a, sw, mode, use_lock)
+        for sw, rare in ([(x, y) for x in syncs for y in rares] if ranks > 0 else [(0, 0.0)]):
+            for mode, wire in ([(x, y) for x in a.mode.split(",") for y in a.wire.split(",")] if ranks > 0 else [("-", "-")]):
+                out = tmp / f"v-{ranks}-{sw}-{rare}-{mode}-{wire}.bin"
+                r = run_firth(corpus, out, ranks, a, sw, mode, use_lock, rare, wire)
                 r.update(evaluate(out))
-                r.update({"ranks": ranks, "sync_words": sw, "mode": mode, "words": a.words, "epochs": a.epochs,
+                r.update({"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words, "epochs": a.epochs,
                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
                 if ranks == 1 and sw == syncs[0] or ranks == 0:
                     base = base or r

@@ -44,8 +44,17 @@ def register(sub) -> None:
     p.add_argument("--sync-words", type=int, default=50_000,
                    help="--distributed: words each rank trains between two synchronisations of the model "
                         "(default 50,000: quality kept at 2-8 ranks, docs/distributed.md)")
-    p.add_argument("--sync-mode", choices=["sum", "mean"], default="sum",
-                   help="--distributed: add the ranks' updates (as Hogwild threads do), or average them (model averaging, as Spark MLlib; loses quality, kept for measurement)")
+    p.add_argument("--sync-mode", choices=["sum", "mean", "touched"], default="sum",
+                   help="--distributed: add the ranks' updates (as Hogwild threads do), average them (model averaging, "
+                        "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
+                        "that changed it (docs/distributed.md)")
+    p.add_argument("--sync-rare", type=float, default=0.0,
+                   help="--distributed: sync a word's rows about once per this many of its expected occurrences "
+                        "(all ranks), rare words less often than hot ones, every row at an epoch's end "
+                        "(default 0: every touched row at every sync; docs/distributed.md)")
+    p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default="float32",
+                   help="--distributed: send the synchronised updates as float32, or as bfloat16 (half the bytes; "
+                        "summed into the float32 model)")
     p.add_argument("--dist-timeout", type=float, default=900.0,
                    help="--distributed: seconds a rank waits for the others before the job fails")
     p.set_defaults(func=cmd_train)
@@ -98,7 +107,8 @@ def cmd_train(args) -> int:
 
         torchrun_env()
         return run(make_trainer(args), args.corpus, args.output, fmt=args.format, checkpoint=args.checkpoint,
-                   sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet)
+                   sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet,
+                   sync_rare=args.sync_rare, wire=args.sync_wire)
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)

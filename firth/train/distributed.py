@@ -39,10 +39,12 @@ import numpy as np
 
 from firth.errors import FirthError
 from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_shares
-from firth.train.sync import DeltaSync
+from firth.train.sync import DeltaSync, sync_periods
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 SYNC_WORDS = 50_000  # words per rank between two syncs (measured: benchmarks/RESULTS.md, docs/distributed.md)
+SYNC_WIRE = "float32"
+SYNC_RARE = 0.0  # a word's rows are synced about once per this many of its expected occurrences; 0 = at every sync
 TIMEOUT_S = 900
 FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
 
@@ -107,6 +109,16 @@ class TorchComm:
 
     def all_reduce_sum(self, arr: np.ndarray) -> None:
         self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.SUM)
+
+    def all_reduce_sum_bf16(self, arr: np.ndarray) -> None:
+        """Sum of float32 ``arr`` over ranks, sent as bfloat16 (half the bytes; each value
+        rounded to 8 significant bits on the wire), written back as float32."""
+        import torch
+
+        t = self._t(arr)
+        h = t.to(torch.bfloat16)
+        self._run(self.dist.all_reduce, h, op=self.dist.ReduceOp.SUM)
+        t.copy_(h)
 
     def all_reduce_max(self, arr: np.ndarray) -> None:
         self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.MAX)
@@ -234,7 +246,8 @@ class SyncedRunner(EpochRunner):
 
     def _action(self):
         try:
-            self.sync()
+            self.count += 1
+            self.sync(full=self.count >= self.syncs)  # the epoch's last sync carries every row
         except BaseException as e:
             self.error = e
             raise
@@ -259,6 +272,7 @@ class SyncedRunner(EpochRunner):
         self.done_k = [0] * self.workers
         self.next_k = [1] * self.workers
         self.error = None
+        self.count = 0
         self.barrier = threading.Barrier(max(len(active), 1), action=self._action)
 
         def guarded(*a):
@@ -275,8 +289,8 @@ class SyncedRunner(EpochRunner):
                 raise self.error from None
             raise
         if not active:  # nothing to train here: still take part in every sync
-            for _ in range(self.syncs):
-                self.sync()
+            for j in range(self.syncs):
+                self.sync(full=j == self.syncs - 1)
         return out
 
 
@@ -328,13 +342,16 @@ def _maybe_fault(rank: int, epoch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum", progress=None) -> dict:
+def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum", progress=None,
+          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE) -> dict:
     """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
     ``comm``. Returns the synchronisation figures (syncs, bytes)."""
     if trainer.vocab is not None:
         raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
     if not (isinstance(sync_words, int) and sync_words >= 1):
         raise FirthError(f"--sync-words: must be an integer >= 1, got {sync_words!r}")
+    if not (isinstance(sync_rare, (int, float)) and 0 <= sync_rare < math.inf):
+        raise FirthError(f"--sync-rare: must be a number >= 0 (0: every touched row at every sync), got {sync_rare!r}")
     epochs = trainer.epochs
     build_vocab(trainer, corpus, comm)
     enc = trainer._encoded
@@ -344,7 +361,11 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, 
     global_words = int(tokens[0])
     syncs = max(1, math.ceil(global_words / (comm.size * sync_words)))
     start_epoch, call_base = _resume(trainer, checkpoint, epochs, comm)
-    sync = DeltaSync(_matrices(trainer), comm, mode=mode)
+    mats = _matrices(trainer)
+    # a rare row waits at most until the epoch's last sync, which carries every row
+    periods = sync_periods(trainer.vocab.counts, max(len(m) for m in mats), comm.size * sync_words,
+                           global_words, float(sync_rare), 1 << (syncs.bit_length() - 1))
+    sync = DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire)
     runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
                           _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
     job = trainer._job_fn()
@@ -353,10 +374,10 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, 
     sync_seconds = [0.0]
     timed = sync.__call__
 
-    def timed_sync():
+    def timed_sync(full=False):
         t = time.perf_counter()
         try:
-            return timed()
+            return timed(full=full)
         finally:
             sync_seconds[0] += time.perf_counter() - t
 
@@ -394,19 +415,29 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, 
         "payload_bytes_per_sync": sync.payload_bytes / max(sync.syncs, 1),
         "rows_synced": sync.rows_synced,
         "sync_seconds": round(sync_seconds[0], 3),
+        "sync_phase_seconds": {k: round(v, 3) for k, v in sync.seconds.items()},
+        "sync_rare": sync_rare,
+        "sync_wire": wire,
+        "rows_per_period": {str(p): int(n) for p, n in zip(*np.unique(periods, return_counts=True))},
         "global_words_per_epoch": global_words,
     }
 
 
 def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum",
-        timeout_s: float = TIMEOUT_S, quiet: bool = False) -> int:
+        timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float = SYNC_RARE,
+        wire: str = SYNC_WIRE) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch
     comm = TorchComm(timeout_s)
     t0 = time.perf_counter()
     try:
         stats = train(trainer, corpus, comm, checkpoint=checkpoint, sync_words=sync_words, mode=mode,
-                      progress=not quiet)
+                      progress=not quiet, sync_rare=sync_rare, wire=wire)
+        if not quiet:  # where each rank's time went (benchmarks/bench_distributed.py reads these lines)
+            print(f"rank {comm.rank}: vocabulary {trainer.vocab_seconds:.2f} s, training {trainer.train_seconds:.2f} s "
+                  f"of which syncs {stats['sync_seconds']:.2f} s "
+                  f"({', '.join(f'{k} {v:.2f}' for k, v in stats['sync_phase_seconds'].items())}), "
+                  f"since start {time.perf_counter() - t0:.2f} s", file=sys.stderr, flush=True)
         if comm.rank == 0:
             kv = trainer.vectors(copy=False)
             kv.meta["distributed"] = stats

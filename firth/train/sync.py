@@ -27,8 +27,12 @@ separate schedule. ``reference_sync`` is the readable whole-matrix version, the 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+MODES = ("sum", "mean", "touched")
+WIRES = ("float32", "bfloat16")
 CHUNK_ROWS = 1 << 14  # rows compared at a time (bounds the temporary boolean array)
 
 
@@ -41,52 +45,155 @@ def changed_rows(m: np.ndarray, base: np.ndarray) -> np.ndarray:
     return out
 
 
-class DeltaSync:
-    """Synchronise ``matrices`` (float32, 2-D, the same objects the kernels write) across ranks."""
+def sync_periods(counts, n_rows: int, interval_words: int, corpus_words: int, occurrences: float,
+                 max_period: int) -> np.ndarray:
+    """Every how many syncs each row is due (Ji et al.: hot words more often than rare ones).
 
-    def __init__(self, matrices, comm, mode: str = "sum"):
-        if mode not in ("sum", "mean"):
-            raise ValueError(f"mode must be 'sum' or 'mean', got {mode!r}")
+    Row ``w < len(counts)`` is word ``w``; ``e = counts[w] * interval_words / corpus_words`` is
+    how often it is expected to occur, in all ranks' text together, between two syncs. Its
+    period is the largest power of two <= ``occurrences / e``, clipped to [1, ``max_period``]:
+    a word is synchronised about once per ``occurrences`` expected occurrences; a word met that
+    often in every interval, at every sync. Rows past the vocabulary (fastText's n-gram
+    buckets) are due at every sync. ``occurrences`` 0 gives the plain scheme (every touched row
+    at every sync). The result depends only on the vocabulary and the options, so it is the
+    same on every rank."""
+    if max_period < 1 or max_period & (max_period - 1):
+        raise ValueError(f"max_period must be a power of two >= 1, got {max_period}")
+    if not occurrences >= 0:
+        raise ValueError(f"occurrences must be >= 0, got {occurrences}")
+    periods = np.ones(n_rows, np.int64)
+    c = np.asarray(counts, dtype=np.float64)[:n_rows]
+    e = c * float(interval_words) / max(float(corpus_words), 1.0)
+    ratio = np.clip(float(occurrences) / np.maximum(e, 1e-300), 1.0, float(max_period))
+    periods[: len(c)] = np.left_shift(1, np.floor(np.log2(ratio)).astype(np.int64))
+    return periods
+
+
+class DeltaSync:
+    """Synchronise ``matrices`` (float32, 2-D, the same objects the kernels write) across ranks.
+
+    ``periods`` (from :func:`sync_periods`, one per row, powers of two; ``None`` = all 1):
+    at sync number ``s`` (counted on every rank alike) row ``r`` is due when
+    ``(r + s) % periods[r] == 0`` (staggered, so each sync carries 1/p of a class). A row not
+    due keeps its update in ``M - B`` until its turn; ``full=True`` syncs every row (the last
+    sync of an epoch, so checkpoints and the output hold everything)."""
+
+    def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32"):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         uniq = []
         for m in matrices:  # a tied model passes one matrix twice
             if not any(m is u for u in uniq):
                 uniq.append(m)
+        if len({m.shape[1] for m in uniq}) > 1:
+            raise ValueError("the synced matrices must have the same number of columns (their deltas travel together)")
         self.matrices = uniq
         self.comm = comm
         self.mode = mode
+        if wire not in WIRES:
+            raise ValueError(f"wire must be one of {', '.join(WIRES)}, got {wire!r}")
+        self.wire = wire  # bfloat16: deltas travel rounded to 16 bits, summed into the float32 model
         self.base = [m.copy() for m in uniq]
+        self.periods = None
+        if periods is not None and int(np.max(periods)) > 1:
+            self.periods = np.asarray(periods, np.int64)
+            if len(self.periods) < max(len(m) for m in uniq):
+                raise ValueError("periods: one per row of the largest matrix")
         self.syncs = 0
         self.payload_bytes = 0  # bytes this rank contributes to all-reduces, summed over syncs
         self.rows_synced = 0
         self.last_payload = 0
+        self.seconds = {"scan": 0.0, "flags": 0.0, "gather": 0.0, "reduce": 0.0, "scatter": 0.0}
 
-    def __call__(self) -> int:
-        """One synchronisation (a collective: every rank calls it the same number of times).
-        Returns the payload bytes of this call."""
-        payload = 0
+    def due_rows(self, n: int, s: int) -> np.ndarray | None:
+        """Rows of an ``n``-row matrix due at sync ``s`` (None: all of them)."""
+        if self.periods is None:
+            return None
+        p = self.periods[:n]
+        return np.flatnonzero(((np.arange(n, dtype=np.int64) + s) & (p - 1)) == 0)
+
+    def __call__(self, full: bool = False) -> int:
+        """One synchronisation (a collective: every rank calls it the same number of times,
+        with the same ``full``). Returns the payload bytes of this call.
+
+        Two collectives whatever the number of matrices: the flags of all matrices in one
+        all-reduce, then the deltas of all their synced rows in one."""
+        clock = time.perf_counter
+        sec = self.seconds
+        t0 = clock()
+        cands = []  # per matrix: candidate rows (None: all) and their deltas (None: not gathered yet)
+        flag_parts = []
         for m, base in zip(self.matrices, self.base):
-            union = changed_rows(m, base)
-            self.comm.all_reduce_max(union)
-            idx = np.flatnonzero(union)
-            payload += union.nbytes
-            if len(idx) == 0:
+            rows = None if full else self.due_rows(len(m), self.syncs)
+            if rows is None:
+                flag_parts.append(changed_rows(m, base))
+                cands.append((None, None))
+            else:
+                d_all = m[rows] - base[rows]
+                flag_parts.append(np.any(d_all != 0, axis=1).view(np.uint8))  # NaN != 0: counted as changed
+                cands.append((rows, d_all))
+        flags = flag_parts[0] if len(flag_parts) == 1 else np.concatenate(flag_parts)
+        t1 = clock()
+        self._reduce_flags(flags)
+        t2 = clock()
+        picks, deltas = [], []
+        at = 0
+        for (m, base), (rows, d_all), part in zip(zip(self.matrices, self.base), cands, flag_parts):
+            f = flags[at : at + len(part)]
+            at += len(part)
+            keep = np.flatnonzero(f)
+            if rows is None:
+                idx = keep
+                deltas.append(m[idx] - base[idx])
+            else:
+                idx = rows[keep]
+                deltas.append(d_all[keep])
+            picks.append((idx, f[keep]))
+        delta = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
+        delta = np.ascontiguousarray(delta)
+        t3 = clock()
+        if len(delta):
+            if self.wire == "float32":
+                self.comm.all_reduce_sum(delta)
+            else:
+                self.comm.all_reduce_sum_bf16(delta)
+        t4 = clock()
+        at = 0
+        for (m, base), (idx, counts) in zip(zip(self.matrices, self.base), picks):
+            d = delta[at : at + len(idx)]
+            at += len(idx)
+            if not len(idx):
                 continue
-            delta = m[idx] - base[idx]
-            self.comm.all_reduce_sum(delta)
             if self.mode == "mean":
-                delta /= np.float32(self.comm.size)
-            new = base[idx] + delta
+                d /= np.float32(self.comm.size)
+            elif self.mode == "touched":  # the flags hold how many ranks changed each row
+                d /= counts.astype(np.float32)[:, None]
+            new = base[idx] + d
             if not np.isfinite(new).all():
                 bad = int(idx[np.flatnonzero(~np.isfinite(new).all(axis=1))[0]])
-                raise FloatingPointError(f"row {bad} became NaN or infinite in training; lower --alpha")
+                hint = "; lower --alpha or --sync-words, or use --sync-mode touched" if self.mode == "sum" and self.comm.size > 2 else "; lower --alpha"
+                raise FloatingPointError(f"row {bad} became NaN or infinite in training{hint}")
             m[idx] = new
             base[idx] = new
-            payload += delta.nbytes
             self.rows_synced += len(idx)
+        t5 = clock()
+        for k, a, b in (("scan", t0, t1), ("flags", t1, t2), ("gather", t2, t3), ("reduce", t3, t4), ("scatter", t4, t5)):
+            sec[k] += b - a
+        payload = flags.nbytes + delta.nbytes // (2 if self.wire == "bfloat16" else 1)
         self.syncs += 1
         self.payload_bytes += payload
         self.last_payload = payload
         return payload
+
+    def _reduce_flags(self, flags: np.ndarray) -> None:
+        """Every rank's changed-row flags combined in place: the union (max), or for
+        ``touched`` the number of ranks that changed each row (a sum; uint8 holds 255)."""
+        if self.mode == "touched":
+            if self.comm.size > 255:
+                raise ValueError("sync mode 'touched' counts ranks in one byte: at most 255 ranks")
+            self.comm.all_reduce_sum(flags)
+        else:
+            self.comm.all_reduce_max(flags)
 
     def reset_base(self) -> None:
         """Take the matrices as they are now (identical on every rank) as the snapshot."""
@@ -94,12 +201,25 @@ class DeltaSync:
             np.copyto(base, m)
 
 
+def to_bfloat16(x: np.ndarray) -> np.ndarray:
+    """float32 rounded to the nearest bfloat16 (ties to even), kept as float32 (NaN stays NaN)."""
+    u = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    r = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    out = r.astype(np.uint32).view(np.float32)
+    return np.where(np.isnan(x), x, out).astype(np.float32)
+
+
 def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum") -> np.ndarray:
     """The oracle: ``base + sum over ranks of (model_r - base)`` over whole matrices (``mean``:
-    divided by the number of ranks), summed in rank order."""
+    divided by the number of ranks; ``touched``: each row by the number of ranks whose row
+    differs from ``base``), summed in rank order."""
     delta = np.zeros_like(base)
+    touched = np.zeros(len(base), np.float32)
     for m in models:
         delta += m - base
+        touched += np.any(m != base, axis=1)
     if mode == "mean":
         delta /= np.float32(len(models))
+    elif mode == "touched":
+        delta /= np.maximum(touched, 1)[:, None]
     return base + delta

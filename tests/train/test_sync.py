@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from firth.train.sync import DeltaSync, changed_rows, reference_sync
+from firth.train.sync import DeltaSync, changed_rows, reference_sync, to_bfloat16
 
 
 class ThreadComm:
@@ -31,6 +31,10 @@ class ThreadComm:
 
     def all_reduce_max(self, arr):
         self._reduce(arr, np.maximum)
+
+    def all_reduce_sum_bf16(self, arr):  # as gloo does: bfloat16 operands, each partial sum rounded
+        arr[...] = to_bfloat16(arr)
+        self._reduce(arr, lambda a, b: to_bfloat16(a + b))
 
 
 def _run_ranks(size, fn):
@@ -67,7 +71,7 @@ def test_changed_rows_flags_exactly_the_rows_that_differ():
     assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("mode", ["sum", "mean", "touched"])
 @pytest.mark.parametrize("size", [2, 3])
 def test_delta_sync_equals_the_whole_matrix_oracle(size, mode):
     rng = np.random.default_rng(size)
@@ -128,3 +132,92 @@ def test_synced_runner_jobs_are_no_longer_than_one_sync_interval():
             assert max(sizes) <= interval + 100  # whole sentences: at most one more
             assert sum(sizes) == r.share_words[k]
         assert sum(r.share_words) == 40_000
+
+
+def test_sync_periods_follow_the_expected_occurrences_per_interval():
+    from firth.train.sync import sync_periods
+
+    counts = np.array([1000, 100, 50, 26, 10, 1])  # corpus of 1,000 words, 10 words per interval
+    # expected occurrences per interval: 10, 1, 0.5, 0.26, 0.1, 0.01; period = 1/e floored to a power of two, <= 8
+    p = sync_periods(counts, 8, 10, 1000, 1.0, 8)
+    assert p.tolist() == [1, 1, 2, 2, 8, 8, 1, 1]  # rows past the vocabulary (buckets): every sync
+    assert sync_periods(counts, 8, 10, 1000, 4.0, 64).tolist() == [1, 4, 8, 8, 32, 64, 1, 1]
+    assert sync_periods(counts, 6, 10, 1000, 0.0, 64).tolist() == [1] * 6  # the plain scheme
+    with pytest.raises(ValueError, match="power of two"):
+        sync_periods(counts, 6, 10, 1000, 1.0, 3)
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_rare_rows_wait_their_turn_and_a_full_sync_equals_the_oracle(size):
+    """With periods, a row not due keeps its update in M - B; each row is due once in every
+    run of ``period`` syncs; after a full sync the model is start + every rank's every update."""
+    rng = np.random.default_rng(10 + size)
+    V, d, rounds = 300, 6, 5
+    periods = np.array([1, 2, 4] * (V // 3))
+    start = rng.random((V, d), dtype=np.float32)
+    edits = [[rng.choice(V, 40, replace=False) for _ in range(rounds)] for _ in range(size)]
+    steps = [[rng.normal(size=(40, d)).astype(np.float32) for _ in range(rounds)] for _ in range(size)]
+
+    def rank(comm, r):
+        m = start.copy()
+        sync = DeltaSync([m], comm, periods=periods)
+        due = []
+        for k in range(rounds):
+            m[edits[r][k]] += steps[r][k]
+            before = sync.base[0].copy()
+            sync()
+            due.append(np.flatnonzero(np.any(sync.base[0] != before, axis=1)))
+        sync(full=True)
+        return m, due, sync
+
+    out = _run_ranks(size, rank)
+    want = start.astype(np.float64)
+    for r in range(size):
+        for k in range(rounds):
+            np.add.at(want, edits[r][k], steps[r][k])
+    for m, due, sync in out:
+        assert np.array_equal(m, out[0][0])  # identical on every rank
+        assert np.allclose(m, want, atol=1e-5)
+        assert np.array_equal(sync.base[0], m)
+        for k, rows in enumerate(due):  # only rows due at sync k moved
+            ok = ((rows + k) % periods[rows]) == 0
+            assert ok.all()
+    s = out[0][2]
+    counts = np.zeros(V, int)  # staggered: in 4 consecutive syncs a row of period p is due 4/p times
+    for k in range(4):
+        counts[s.due_rows(V, k)] += 1
+    assert np.array_equal(counts, 4 // periods)
+
+
+def test_to_bfloat16_rounds_to_nearest_even_like_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).normal(size=10_000).astype(np.float32) * np.float32(1e-3)
+    x[:4] = [1.0 + 2**-8, 1.0 + 3 * 2**-8, np.nan, -0.0]  # two ties, NaN, signed zero
+    want = torch.from_numpy(x).to(torch.bfloat16).float().numpy()
+    got = to_bfloat16(x)
+    assert np.array_equal(got[~np.isnan(x)], want[~np.isnan(x)]) and np.isnan(got[2])
+    assert got[0] == 1.0 and got[1] == 1.0 + 2**-6
+
+
+def test_bfloat16_wire_sends_half_the_bytes_and_sums_into_float32():
+    rng = np.random.default_rng(7)
+    V, d = 200, 8
+    start = rng.random((V, d), dtype=np.float32)
+    steps = [rng.normal(scale=1e-3, size=(V, d)).astype(np.float32) for _ in range(2)]
+
+    def rank(comm, r):
+        m = start.copy()
+        sync = DeltaSync([m], comm, wire="bfloat16")
+        m += steps[r]
+        sync()
+        return m, sync
+
+    out = _run_ranks(2, rank)
+    d0, d1 = ((start + s) - start for s in steps)  # the deltas as the ranks compute them
+    want = start + to_bfloat16(to_bfloat16(d0) + to_bfloat16(d1))
+    exact = start + steps[0] + steps[1]
+    for m, sync in out:
+        assert np.array_equal(m, want)  # the model stays float32: base + the rounded sum
+        # three roundings to 8 significant bits (each within 2^-8 of its operand), plus float32's own
+        assert (np.abs(m - exact) <= 2**-7 * (np.abs(d0) + np.abs(d1)) + 2**-22).all()
+        assert sync.payload_bytes == V + V * d * 2
