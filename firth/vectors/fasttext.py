@@ -41,10 +41,10 @@ class NgramRows:
     ``rows[j]`` is the row of bucket ``buckets[j]`` (``buckets`` sorted and distinct); every
     other bucket's row is **zero**. firth's fastText trainer trains only the buckets that the
     vocabulary's n-grams hash to (no other row is ever read or written in training), so it
-    keeps only those: on 5M words of en-mix about a fifth of the 2M rows. An unseen word's
+    keeps only those: on 5M words of en-mix 157,385 of the 2M rows (8%). An unseen word's
     n-gram that no vocabulary word shares then adds zero to its vector (and counts in the
-    mean, as any row): fastText and gensim leave such rows at their random initial values,
-    which is noise (see docs/fasttext.md, Memory).
+    mean, as any row): fastText and gensim leave such rows at their initial values, random
+    noise (or zero, in fastText, past the first threads/10 of its matrix; docs/fasttext.md).
 
     It reads like the dense matrix where FastTextVectors and the writers need it: ``shape``,
     ``dtype``, ``m[h]`` (one bucket's row), ``m[s:e]`` (a dense block), ``m[ids]`` (the rows

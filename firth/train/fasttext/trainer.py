@@ -27,7 +27,7 @@ is the mean loss of a (centre, context) pair in that epoch; fastText prints a ru
 since the start of training -- see docs/fasttext.md for why it can rise while lr falls.
 
 The n-gram rows dominate memory (at most 2M buckets x 100 dims x 4 bytes = 800 MB; the used
-ones only, a fifth of that on 5M words of en-mix): ``bucket`` is honoured exactly (hash ids
+ones only: 8% of them on 5M words of en-mix): ``bucket`` is honoured exactly (hash ids
 modulo it, and the files written hold all its rows, unused ones zero) and the memory a run
 needs is printed before training.
 """
