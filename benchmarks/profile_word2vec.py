@@ -35,6 +35,7 @@ def main():
     from bench_word2vec import make_corpus
 
     from firth.train.corpus import encode_corpus
+    from firth.train.kernels import Job, Sampling, Sentences
     from firth.train.word2vec import kernels as K
     from firth.train.word2vec.hogbatch import train_sg_batch
     from firth.train.vocab import Vocab
@@ -60,13 +61,18 @@ def main():
     extra = (True,) if args.model == "cbow" else ()
     s0, s1 = weights()
     t = time.perf_counter()
-    kern(enc.ids, enc.offsets, 0, 1, s0, s1, keep, prob, alias, 5, 5, 0.025, 0.025, np.uint64(1), *extra)
+    kern(Sentences(enc.ids, enc.offsets), Job(0, 1, 0.025, 0.025, np.uint64(1)), s0, s1, Sampling(keep, prob, alias, 5, 5),
+         *extra)
     stages["kernel cache load"] = time.perf_counter() - t
     ns = enc.n_sentences
 
     def timed(fn, syn0, syn1, ids=enc.ids, keep=keep, prob=prob, alias=alias, *more):
         t = time.process_time()
-        out = fn(ids, enc.offsets, 0, ns, syn0, syn1, keep, prob, alias, 5, 5, 0.025, 0.0001, np.uint64(7), *more)
+        if fn is train_sg_batch:  # HogBatch still takes its parameters one by one
+            out = fn(ids, enc.offsets, 0, ns, syn0, syn1, keep, prob, alias, 5, 5, 0.025, 0.0001, np.uint64(7))
+        else:
+            out = fn(Sentences(ids, enc.offsets), Job(0, ns, 0.025, 0.0001, np.uint64(7)), syn0, syn1,
+                     Sampling(keep, prob, alias, 5, 5), *more)
         dt = time.process_time() - t
         return dt, out[1] / dt
 

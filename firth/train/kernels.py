@@ -6,8 +6,15 @@
   (``lcg``, ``uniform24``), ``job_seed`` (one job's seed from seed, epoch, job);
 * alias tables for the noise distribution (``build_alias``, ``noise_sample``);
 * the sigmoid / loss tables (``_sig_loss``), a sentence's subsampled ids (``_fill_sentence``),
-  a job's extent (``job_extent``) and the cache prefetch hint (``prefetch_row``), used by the
-  word2vec and fastText kernels in ``firth.train.word2vec.kernels`` / ``firth.train.fasttext.kernels``.
+  a job's extent (``job_extent``) and the cache prefetch hint (``prefetch_row``);
+* the training step written once, for the word2vec and fastText kernels in
+  ``firth.train.word2vec.kernels`` / ``firth.train.fasttext.kernels``: their grouped
+  parameters (``Sentences``, ``Job``, ``Sampling``), the job's buffers (``job_start``), a
+  sentence's learning rate and subsampled ids (``sentence``), the reduced window
+  (``reduced_window``), a negative-sampling target (``ns_target``) and the negative-sampling
+  update (``ns_step``). They are inlined into each kernel (``inline="always"``: Numba
+  splices their IR into the caller before compiling it), so a kernel compiles to the same
+  code as when they were written out in it.
 
 The tokenizer splits exactly as ``str.split()`` does (every character for which
 ``str.isspace()`` is true: ASCII whitespace, U+001C..U+001F, U+0085, U+00A0, U+1680,
@@ -18,6 +25,7 @@ are interned in an open-addressing hash table (FNV-1a 64) whose keys are the wor
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from llvmlite import ir
@@ -78,6 +86,51 @@ def rehash(whash, nw, size):
     return table, tabh
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _token_end(data, i, n):
+    """The end of the token starting at data[i] (the next whitespace or n) and its FNV-1a hash."""
+    j = i
+    h = _FNV_OFFSET
+    while j < n:
+        cj = data[j]
+        kj = BYTE_CLASS[cj]
+        if kj != 0:
+            if kj != 3 or _ws_len(data, j, n) > 0:
+                break
+        h = (h ^ np.uint64(cj)) * _FNV_PRIME
+        j += 1
+    return j, h
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _intern(data, i, tl, h, table, tabh, whash, wbytes, woff, nw):
+    """The id of the word data[i:i+tl] (hash h): found by linear probing, or added as word nw.
+    Returns (id, number of words)."""
+    size = table.shape[0]
+    slot = np.int64(h & np.uint64(size - 1))
+    while True:
+        w = table[slot]
+        if w < 0:
+            start = woff[nw]
+            for k in range(tl):
+                wbytes[start + k] = data[i + k]
+            woff[nw + 1] = start + tl
+            whash[nw] = h
+            table[slot] = nw
+            tabh[slot] = h
+            return nw, nw + 1
+        if tabh[slot] == h and woff[w + 1] - woff[w] == tl:
+            same = True
+            s0 = woff[w]
+            for k in range(tl):
+                if wbytes[s0 + k] != data[i + k]:
+                    same = False
+                    break
+            if same:
+                return w, nw
+        slot = (slot + 1) & (size - 1)
+
+
 @njit(nogil=True, cache=True)
 def tokenize(data, pos, table, tabh, whash, wbytes, woff, nw, ids, nid, bounds, nb, state, limit):
     """Tokenize data[pos:], appending ids and sentence boundaries.
@@ -89,7 +142,6 @@ def tokenize(data, pos, table, tabh, whash, wbytes, woff, nw, ids, nid, bounds, 
     """
     n = data.shape[0]
     size = table.shape[0]
-    mask = np.uint64(size - 1)
     cur = state[0]
     g = state[1]
     i = pos
@@ -113,41 +165,8 @@ def tokenize(data, pos, table, tabh, whash, wbytes, woff, nw, ids, nid, bounds, 
             if L > 0:
                 i += L
                 continue
-        j = i
-        h = _FNV_OFFSET
-        while j < n:
-            cj = data[j]
-            kj = BYTE_CLASS[cj]
-            if kj != 0:
-                if kj != 3 or _ws_len(data, j, n) > 0:
-                    break
-            h = (h ^ np.uint64(cj)) * _FNV_PRIME
-            j += 1
-        tl = j - i
-        slot = np.int64(h & mask)
-        while True:
-            w = table[slot]
-            if w < 0:
-                w = nw
-                start = woff[nw]
-                for k in range(tl):
-                    wbytes[start + k] = data[i + k]
-                woff[nw + 1] = start + tl
-                whash[nw] = h
-                table[slot] = nw
-                tabh[slot] = h
-                nw += 1
-                break
-            if tabh[slot] == h and woff[w + 1] - woff[w] == tl:
-                same = True
-                s0 = woff[w]
-                for k in range(tl):
-                    if wbytes[s0 + k] != data[i + k]:
-                        same = False
-                        break
-                if same:
-                    break
-            slot = (slot + 1) & (size - 1)
+        j, h = _token_end(data, i, n)
+        w, nw = _intern(data, i, j - i, h, table, tabh, whash, wbytes, woff, nw)
         ids[nid] = w
         nid += 1
         g += 1
@@ -409,3 +428,123 @@ def job_extent(offsets, s0, s1):
             maxlen = L
     return total, maxlen
 
+
+
+# --------------------------------------------------------------------------- the training step, once
+#
+# A kernel's parameters, grouped (Numba passes a namedtuple as a typed tuple; reading a field
+# costs nothing):
+
+Sentences = namedtuple("Sentences", "ids offsets")
+Sentences.__doc__ = "An encoded corpus: sentence s is ``ids[offsets[s]:offsets[s + 1]]`` (int32 ids, int64 offsets)."
+Job = namedtuple("Job", "s0 s1 alpha0 alpha1 seed")
+Job.__doc__ = ("One job: sentences [s0, s1), the learning rate falling linearly from alpha0 to alpha1 over "
+               "their words, the generator's seed (np.uint64, from ``job_seed``).")
+Sampling = namedtuple("Sampling", "keep prob alias window negative")
+Sampling.__doc__ = ("What the random draws use: per-word keep probabilities (subsampling), the noise alias "
+                    "table (prob, alias), the window and the number of negatives.")
+
+
+@njit(nogil=True, cache=True, inline="always")
+def job_start(sents, job):
+    """A job's words (for the lr schedule), a buffer for its longest sentence, its generator."""
+    total, maxlen = job_extent(sents.offsets, job.s0, job.s1)
+    return total, np.empty(maxlen, np.int32), np.uint64(job.seed)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def sentence(sents, s, job, total, keep, buf, r):
+    """Sentence s: its learning rate (linear in the job's words before it, as float32) and its
+    subsampled ids in ``buf``. Returns (n, alpha, r)."""
+    a = sents.offsets[s]
+    done = a - sents.offsets[job.s0]
+    alpha = np.float32(job.alpha0 + (job.alpha1 - job.alpha0) * (done / max(total, 1)))
+    n, r = _fill_sentence(sents.ids, a, sents.offsets[s + 1], keep, buf, r)
+    return n, alpha, r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def reduced_window(i, n, window, r):
+    """Position i of a sentence of n words: one draw, window ``b = window - (r >> 16) % window``.
+    Returns (lo, hi, r): the context is positions lo..hi-1 but i."""
+    r = lcg(r)
+    bw = window - np.int64((r >> np.uint64(16)) % np.uint64(window))
+    return max(0, i - bw), min(n, i + bw + 1), r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def ns_target(d, positive, r, prob, alias):
+    """Target d of a negative-sampling example: d == 0 the positive word (label 1), else one
+    noise draw (label 0), or -1 (skip it) when the draw is the positive word. Returns (t, label, r)."""
+    if d == 0:
+        return positive, 1, r
+    r = lcg(r)
+    t = noise_sample(r, prob, alias)
+    if t == positive:
+        return -1, 0, r
+    return t, 0, r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def ns_step(h, positive, syn1, sampling, alpha, grad, loss, r):
+    """One negative-sampling example: the input vector ``h`` scored against ``positive`` (label
+    1) and ``sampling.negative`` noise draws (label 0). Each target's ``syn1`` row moves by
+    ``g * h`` and ``grad`` gains ``g * row`` (from the row before its update), with
+    ``g = alpha * (label - sigmoid(h . row))``. Returns (loss + this example's loss, r): the
+    running loss goes in and out so that it sums in the same order as word2vec.c's loop."""
+    dim = h.shape[0]
+    for d in range(sampling.negative + 1):
+        t, label, r = ns_target(d, positive, r, sampling.prob, sampling.alias)
+        if t < 0:
+            continue
+        f = np.float32(0.0)
+        for k in range(dim):
+            f += h[k] * syn1[t, k]
+        sg, ls = _sig_loss(f, label)
+        loss += ls
+        g = np.float32((label - sg) * alpha)
+        for k in range(dim):  # one pass: grad from the old row, then update it
+            grad[k] += g * syn1[t, k]
+            syn1[t, k] += g * h[k]
+    return loss, r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def zero(v):
+    for k in range(v.shape[0]):
+        v[k] = 0.0
+
+
+@njit(nogil=True, cache=True, inline="always")
+def scale_by(v, x):
+    """v *= x."""
+    for k in range(v.shape[0]):
+        v[k] *= x
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_to_row(m, row, v):
+    """m[row] += v."""
+    for k in range(v.shape[0]):
+        m[row, k] += v[k]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_to_rows(m, rows, a, b, v):
+    """m[rows[p]] += v for p in a..b-1 (a repeated row gets v again)."""
+    for p in range(a, b):
+        add_to_row(m, rows[p], v)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_row(v, m, row):
+    """v += m[row]."""
+    for k in range(v.shape[0]):
+        v[k] += m[row, k]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def add_rows(v, m, rows, a, b):
+    """v += m[rows[p]] for p in a..b-1."""
+    for p in range(a, b):
+        add_row(v, m, rows[p])

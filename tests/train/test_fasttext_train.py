@@ -12,7 +12,7 @@ from firth.train.fasttext import kernels as K
 from firth.train.fasttext import reference as R
 from firth.train.fasttext import FastText
 from firth.vectors import FastTextVectors
-from firth.train.kernels import build_alias, job_seed
+from firth.train.kernels import Job, Sampling, Sentences, build_alias, job_seed
 from firth.vectors.subwords import subword_table
 from firth.errors import FirthError
 from tests.conftest import shared_path
@@ -42,18 +42,13 @@ def test_kernel_equals_plain_reference(model):
     syn0 = ((rng.random((len(WORDS) + bucket, dim), dtype=np.float32) * 2 - 1) / dim).astype(np.float32)
     syn1 = ((rng.random((len(WORDS), dim), dtype=np.float32) * 2 - 1) / dim).astype(np.float32)
     a0, b0 = syn0.copy(), syn1.copy()
-    seed = np.uint64(job_seed(1, 0, 0))
-    if model == "sg":
-        scale = K.subword_scale(off, rows)
-        got = K.train_ft_sg(ids, offsets, 0, len(offsets) - 1, syn0, syn1, off, rows, scale, keep, prob, alias,
-                            3, 4, 0.05, 0.01, seed)
-        want = R.train_ft_sg(ids, offsets, 0, len(offsets) - 1, a0, b0, off, rows, keep, prob, alias,
-                             3, 4, 0.05, 0.01, seed)
-    else:
-        got = K.train_ft_cbow(ids, offsets, 0, len(offsets) - 1, syn0, syn1, off, rows, keep, prob, alias,
-                              3, 4, 0.05, 0.01, seed)
-        want = R.train_ft_cbow(ids, offsets, 0, len(offsets) - 1, a0, b0, off, rows, keep, prob, alias,
-                               3, 4, 0.05, 0.01, seed)
+    sents = Sentences(ids, offsets)
+    job = Job(0, len(offsets) - 1, 0.05, 0.01, np.uint64(job_seed(1, 0, 0)))
+    sampling = Sampling(keep, prob, alias, 3, 4)
+    sub = K.Subwords(off, rows, K.subword_scale(off, rows))
+    kern, ref = (K.train_ft_sg, R.train_ft_sg) if model == "sg" else (K.train_ft_cbow, R.train_ft_cbow)
+    got = kern(sents, job, syn0, syn1, sub, sampling)
+    want = ref(sents, job, a0, b0, sub, sampling)
     assert got[1:] == want[1:]  # same words and examples: same random draws
     assert got[0] == pytest.approx(want[0], rel=1e-4)
     assert not np.array_equal(syn0, syn0 * 0)
@@ -186,16 +181,15 @@ def test_reported_loss_is_the_mean_per_example_of_the_epoch(model):
     s0, s1 = m.syn0.copy(), m.syn1.copy()
     m.train()
     enc = m._encoded
-    off, rows, _ = m._subword_tables()
-    prob, alias = m.vocab.noise_table(m.ns_exponent)
-    keep = m.vocab.keep_probs(m.sample)
+    sents, _, _, sampling = m._kernel_inputs()
+    sub = K.Subwords(*m._subword_tables())
     T = int(enc.offsets[-1])
     fn = R.train_ft_sg if model == "sg" else R.train_ft_cbow
     sums, exs = [], []
     for e in range(2):  # one job per epoch; lr decays linearly from 0.05 to 0 over both epochs
         a0, a1 = m.alpha * (1 - e / 2), m.alpha * (1 - (e + 1) / 2)
-        loss, _, ex = fn(enc.ids, enc.offsets, 0, len(enc.offsets) - 1, s0, s1, off, rows, keep, prob, alias,
-                         m.window, m.negative, a0, a1, np.uint64(job_seed(5, e, 0)))
+        job = Job(0, len(enc.offsets) - 1, a0, a1, np.uint64(job_seed(5, e, 0)))
+        loss, _, ex = fn(sents, job, s0, s1, sub, sampling)
         sums.append(loss)
         exs.append(ex)
     assert m.epoch_loss_sums == pytest.approx(sums, rel=1e-4)

@@ -34,6 +34,11 @@ def _weights(V, d, seed=1):
     return syn0, syn1
 
 
+def _sg_batch(sents, job, syn0, syn1, sampling):
+    """The HogBatch kernel, which still takes its parameters one by one."""
+    return train_sg_batch(*sents, job.s0, job.s1, syn0, syn1, *sampling, job.alpha0, job.alpha1, job.seed)
+
+
 def test_lcg_and_sampler_match_reference():
     ids, offsets, keep, prob, alias, V = _tiny()
     seed = TK.job_seed(7, 2, 3)
@@ -65,12 +70,14 @@ def test_kernel_matches_reference(name, tied, extra):
         syn1 = syn0
     r0 = syn0.astype(np.float64)
     r1 = r0 if tied else syn1.astype(np.float64)
-    kern = {"sg_pairs": K.train_sg_pairs, "sg_batch": train_sg_batch, "cbow": K.train_cbow}[name]
+    kern = {"sg_pairs": K.train_sg_pairs, "sg_batch": _sg_batch, "cbow": K.train_cbow}[name]
     ref = {"sg_pairs": R.train_sg_pairs, "sg_batch": R.train_sg_batch, "cbow": R.train_cbow}[name]
     seed = TK.job_seed(1, 0, 0)
     ns = len(offsets) - 1
-    out_k = kern(ids, offsets, 0, ns, syn0, syn1, keep, prob, alias, window, negative, 0.05, 0.01, np.uint64(seed), *extra)
-    out_r = ref(ids, offsets, 0, ns, r0, r1, keep, prob, alias, window, negative, 0.05, 0.01, seed, *extra)
+    sents, sampling = TK.Sentences(ids, offsets), TK.Sampling(keep, prob, alias, window, negative)
+    job = TK.Job(0, ns, 0.05, 0.01, np.uint64(seed))
+    out_k = kern(sents, job, syn0, syn1, sampling, *extra)
+    out_r = ref(sents, job, r0, r1, sampling, *extra)
     assert out_k[1] == out_r[1] == offsets[-1]
     assert out_k[2] == out_r[2] > 50  # same number of examples: same windows and subsampling
     assert out_k[0] == pytest.approx(out_r[0], rel=1e-4)
@@ -85,8 +92,9 @@ def test_batch_differs_from_pairs_but_only_a_little():
     a0, a1 = _weights(V, 8)
     b0, b1 = _weights(V, 8)
     ns = len(offsets) - 1
-    K.train_sg_pairs(ids, offsets, 0, ns, a0, a1, keep, prob, alias, 3, 4, 0.05, 0.01, np.uint64(5))
-    train_sg_batch(ids, offsets, 0, ns, b0, b1, keep, prob, alias, 3, 4, 0.05, 0.01, np.uint64(5))
+    sents, job, sampling = TK.Sentences(ids, offsets), TK.Job(0, ns, 0.05, 0.01, np.uint64(5)), TK.Sampling(keep, prob, alias, 3, 4)
+    K.train_sg_pairs(sents, job, a0, a1, sampling)
+    _sg_batch(sents, job, b0, b1, sampling)
     assert not np.array_equal(a0, b0)
 
 
@@ -121,7 +129,8 @@ def test_kernel_step_is_minus_alpha_gradient():
     syn0, syn1 = _weights(V, d, seed=4)
     s0, s1 = syn0.astype(np.float64), syn1.astype(np.float64)
     seed = 99
-    K.train_sg_pairs(ids, offsets, 0, 1, syn0, syn1, keep, prob, alias, 1, negative, alpha, alpha, np.uint64(seed))
+    K.train_sg_pairs(TK.Sentences(ids, offsets), TK.Job(0, 1, alpha, alpha, np.uint64(seed)), syn0, syn1,
+                     TK.Sampling(keep, prob, alias, 1, negative))
     # replay the draws: window draw, then negatives for pair (centre 0, context 1), etc.
     r = seed
     for centre, context in ((0, 1), (1, 0)):

@@ -10,189 +10,115 @@ updates in plain NumPy; a test checks that they agree.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 import numpy as np
+
+from firth.train.kernels import (
+    add_rows, add_to_rows, job_start, lcg, ns_step, prefetch_row, reduced_window, scale_by, sentence, uniform24, zero)
 
 
 # ---------------------------------------------------------------------------- training
 #
-# Shared with word2vec (firth.train.kernels): the LCG, the order of the random draws
-# (subsampling per token, window per position, one draw per negative), the alias noise
-# sampler, the exact stable sigmoid/loss, and the job interface
-# ``(ids, offsets, s0, s1, ...) -> (loss, words, examples)``.
+# Shared with word2vec (firth.train.kernels, inlined): the grouped parameters (``Sentences``,
+# ``Job``, ``Sampling``), the LCG, the order of the random draws (subsampling per token,
+# window per position, one draw per negative), the negative-sampling update ``ns_step``, and
+# the job interface ``(sents, job, syn0, syn1, sub, sampling) -> (loss, words, examples)``.
 #
-# ``sub_off`` / ``sub_rows`` is the CSR subword table (firth.vectors.subwords.subword_table):
-# the rows of ``syn0`` that make word w are ``sub_rows[sub_off[w]:sub_off[w+1]]`` (its own
-# row, then ``V + hash % bucket`` per n-gram, with repeats). ``sub_scale[w]`` is
-# sum over the list of each row's multiplicity / list length: adding a gradient g to every
-# list entry moves the *mean* of the list by ``sub_scale[w] * g`` (1.0 without repeats).
+# ``sub`` is a ``Subwords``: ``off`` / ``rows`` is the CSR subword table
+# (firth.vectors.subwords.subword_table): the rows of ``syn0`` that make word w are
+# ``rows[off[w]:off[w+1]]`` (its own row, then ``V + hash % bucket`` per n-gram, with
+# repeats). ``scale[w]`` is sum over the list of each row's multiplicity / list length:
+# adding a gradient g to every list entry moves the *mean* of the list by ``scale[w] * g``
+# (1.0 without repeats).
 
-from firth.train.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample, prefetch_row, uniform24  # noqa: E402
+
+Subwords = namedtuple("Subwords", "off rows scale")
+Subwords.__doc__ = "Each word's rows of syn0: ``rows[off[w]:off[w + 1]]``, and ``scale`` (``subword_scale``)."
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def train_ft_sg(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, sub_scale, keep, prob, alias,
-                window, negative, alpha0, alpha1, seed):
+def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
     """fastText skip-gram: each context word is predicted from the centre word's subword mean.
 
     Facebook updates the centre word's rows after every (centre, context) pair and recomputes
     the mean for the next pair. Here the mean ``h`` is computed once per centre word and moved
-    by ``sub_scale * grad`` after each pair (exactly where the row updates would put it), while
+    by ``sub.scale * grad`` after each pair (exactly where the row updates would put it), while
     the row updates themselves are summed and applied once per centre word: the same result in
     exact arithmetic (the pairs of one centre word only write ``syn1``), with a fraction of
     the memory traffic. Returns (loss, words, pairs).
     """
     dim = syn0.shape[1]
-    total, maxlen = job_extent(offsets, s0, s1)
-    buf = np.empty(maxlen, np.int32)
-    h = np.zeros(dim, np.float32)
-    grad = np.zeros(dim, np.float32)
-    acc = np.zeros(dim, np.float32)
-    r = np.uint64(seed)
-    uw = np.uint64(window)
-    loss = 0.0
-    pairs = 0
-    done = 0
-    for s in range(s0, s1):
-        a = offsets[s]
-        b = offsets[s + 1]
-        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
-        done += b - a
-        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+    total, buf, r = job_start(sents, job)
+    h, grad, acc = np.zeros((3, dim), np.float32)
+    loss, pairs = 0.0, 0
+    for s in range(job.s0, job.s1):
+        n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         for i in range(n):
-            w = buf[i]
-            r = lcg(r)
-            bw = window - np.int64((r >> np.uint64(16)) % uw)
-            lo = max(0, i - bw)
-            hi = min(n, i + bw + 1)
+            lo, hi, r = reduced_window(i, n, sampling.window, r)
             if hi - lo <= 1:
                 continue
             if i + 1 < n:  # the next centre word's rows load while this one trains
                 nx = buf[i + 1]
-                for p in range(sub_off[nx], sub_off[nx + 1]):
-                    prefetch_row(syn0, sub_rows[p])
-            p0 = sub_off[w]
-            p1 = sub_off[w + 1]
-            for k in range(dim):
-                h[k] = 0.0
-                acc[k] = 0.0
-            for p in range(p0, p1):
-                row = sub_rows[p]
-                for k in range(dim):
-                    h[k] += syn0[row, k]
-            inv = np.float32(1.0 / (p1 - p0))
-            for k in range(dim):
-                h[k] *= inv
-            scale = sub_scale[w]
+                for p in range(sub.off[nx], sub.off[nx + 1]):
+                    prefetch_row(syn0, sub.rows[p])
+            w = buf[i]
+            zero(h)
+            add_rows(h, syn0, sub.rows, sub.off[w], sub.off[w + 1])
+            scale_by(h, np.float32(1.0 / (sub.off[w + 1] - sub.off[w])))
+            zero(acc)
+            scale = sub.scale[w]
             for j in range(lo, hi):
                 if j == i:
                     continue
-                c = buf[j]
-                for k in range(dim):
-                    grad[k] = 0.0
-                for d in range(negative + 1):
-                    if d == 0:
-                        t = c
-                        label = 1
-                    else:
-                        r = lcg(r)
-                        t = noise_sample(r, prob, alias)
-                        if t == c:
-                            continue
-                        label = 0
-                    f = np.float32(0.0)
-                    for k in range(dim):
-                        f += h[k] * syn1[t, k]
-                    sg, ls = _sig_loss(f, label)
-                    loss += ls
-                    g = np.float32((label - sg) * alpha)
-                    for k in range(dim):
-                        grad[k] += g * syn1[t, k]
-                        syn1[t, k] += g * h[k]
+                zero(grad)
+                loss, r = ns_step(h, buf[j], syn1, sampling, alpha, grad, loss, r)
                 for k in range(dim):
                     acc[k] += grad[k]
                     h[k] += scale * grad[k]
                 pairs += 1
-            for p in range(p0, p1):
-                row = sub_rows[p]
-                for k in range(dim):
-                    syn0[row, k] += acc[k]
+            add_to_rows(syn0, sub.rows, sub.off[w], sub.off[w + 1], acc)
     return loss, total, pairs
 
 
+@numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _context_mean(syn0, sub, buf, lo, hi, i, h):
+    """h = the mean of the subword rows of the context words buf[lo..hi-1] but i, as one
+    list (a row counts as often as it occurs). Returns the list's length."""
+    zero(h)
+    cnt = 0
+    for j in range(lo, hi):
+        if j != i:
+            c = buf[j]
+            add_rows(h, syn0, sub.rows, sub.off[c], sub.off[c + 1])
+            cnt += sub.off[c + 1] - sub.off[c]
+    if cnt > 0:
+        scale_by(h, np.float32(1.0 / cnt))
+    return cnt
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, keep, prob, alias,
-                  window, negative, alpha0, alpha1, seed):
+def train_ft_cbow(sents, job, syn0, syn1, sub, sampling):
     """fastText CBOW: the centre word is predicted from the mean of all subword rows of all
     context words (a list: a row appears as often as it occurs); the hidden gradient is
     added to each of those entries, as Facebook's ``Model::update``. Returns (loss, words, examples)."""
     dim = syn0.shape[1]
-    total, maxlen = job_extent(offsets, s0, s1)
-    buf = np.empty(maxlen, np.int32)
-    h = np.zeros(dim, np.float32)
-    grad = np.zeros(dim, np.float32)
-    r = np.uint64(seed)
-    uw = np.uint64(window)
-    loss = 0.0
-    examples = 0
-    done = 0
-    for s in range(s0, s1):
-        a = offsets[s]
-        b = offsets[s + 1]
-        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
-        done += b - a
-        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+    total, buf, r = job_start(sents, job)
+    h, grad = np.zeros((2, dim), np.float32)
+    loss, examples = 0.0, 0
+    for s in range(job.s0, job.s1):
+        n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         for i in range(n):
-            w = buf[i]
-            r = lcg(r)
-            bw = window - np.int64((r >> np.uint64(16)) % uw)
-            lo = max(0, i - bw)
-            hi = min(n, i + bw + 1)
-            if hi - lo <= 1:
+            lo, hi, r = reduced_window(i, n, sampling.window, r)
+            if _context_mean(syn0, sub, buf, lo, hi, i, h) == 0:
                 continue
-            for k in range(dim):
-                h[k] = 0.0
-                grad[k] = 0.0
-            cnt = 0
+            zero(grad)
+            loss, r = ns_step(h, buf[i], syn1, sampling, alpha, grad, loss, r)
             for j in range(lo, hi):
-                if j == i:
-                    continue
-                c = buf[j]
-                for p in range(sub_off[c], sub_off[c + 1]):
-                    row = sub_rows[p]
-                    for k in range(dim):
-                        h[k] += syn0[row, k]
-                cnt += sub_off[c + 1] - sub_off[c]
-            inv = np.float32(1.0 / cnt)
-            for k in range(dim):
-                h[k] *= inv
-            for d in range(negative + 1):
-                if d == 0:
-                    t = w
-                    label = 1
-                else:
-                    r = lcg(r)
-                    t = noise_sample(r, prob, alias)
-                    if t == w:
-                        continue
-                    label = 0
-                f = np.float32(0.0)
-                for k in range(dim):
-                    f += h[k] * syn1[t, k]
-                sg, ls = _sig_loss(f, label)
-                loss += ls
-                g = np.float32((label - sg) * alpha)
-                for k in range(dim):
-                    grad[k] += g * syn1[t, k]
-                    syn1[t, k] += g * h[k]
-            for j in range(lo, hi):
-                if j == i:
-                    continue
-                c = buf[j]
-                for p in range(sub_off[c], sub_off[c + 1]):
-                    row = sub_rows[p]
-                    for k in range(dim):
-                        syn0[row, k] += grad[k]
+                if j != i:
+                    c = buf[j]
+                    add_to_rows(syn0, sub.rows, sub.off[c], sub.off[c + 1], grad)
             examples += 1
     return loss, total, examples
 

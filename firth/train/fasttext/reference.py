@@ -12,45 +12,25 @@ Random draws are word2vec's (firth.train.word2vec.reference): same generator, sa
 
 from __future__ import annotations
 
-import numpy as np
-
-from firth.train.word2vec.reference import Draws, ns_step, windows
+from firth.train.word2vec.reference import Draws, input_update, job_words, train_cbow, windows
 
 
-def _update(syn0, syn1, rows, target, negatives, alpha):
-    """One fastText example: input rows (list, repeats allowed) -> target, with negatives;
-    the hidden gradient is added to every row of the list."""
-    loss, grad = ns_step(syn0[rows].mean(axis=0, dtype=np.float64), target, negatives, syn1, alpha)
-    for r in rows:
-        syn0[r] += grad.astype(syn0.dtype)
-    return loss
+def _rows(sub, w):
+    return [int(x) for x in sub.rows[sub.off[w] : sub.off[w + 1]]]
 
 
-def _rows(sub_off, sub_rows, w):
-    return [int(x) for x in sub_rows[sub_off[w] : sub_off[w + 1]]]
-
-
-def train_ft_sg(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, keep, prob, alias, window, negative,
-                alpha0, alpha1, seed):
-    """fastText skip-gram, example by example. Returns (loss, words, pairs)."""
-    rng = Draws(seed)
+def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
+    """fastText skip-gram, example by example (``sub.scale`` is not used). Returns (loss, words, pairs)."""
+    rng = Draws(job.seed)
     loss, pairs = 0.0, 0
-    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+    for alpha, w, ctx in windows(sents, job, sampling, rng):
         for c in ctx:
-            loss += _update(syn0, syn1, _rows(sub_off, sub_rows, w), c, rng.negatives(prob, alias, negative, c), alpha)
+            loss += input_update(syn0, syn1, _rows(sub, w), c, rng.negatives(sampling, c), alpha)
             pairs += 1
-    return loss, int(offsets[s1] - offsets[s0]), pairs
+    return loss, job_words(sents, job), pairs
 
 
-def train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, sub_off, sub_rows, keep, prob, alias, window, negative,
-                  alpha0, alpha1, seed):
-    """fastText CBOW, example by example. Returns (loss, words, examples)."""
-    rng = Draws(seed)
-    loss, examples = 0.0, 0
-    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
-        if not ctx:
-            continue
-        rows = [r for c in ctx for r in _rows(sub_off, sub_rows, c)]
-        loss += _update(syn0, syn1, rows, w, rng.negatives(prob, alias, negative, w), alpha)
-        examples += 1
-    return loss, int(offsets[s1] - offsets[s0]), examples
+def train_ft_cbow(sents, job, syn0, syn1, sub, sampling):
+    """fastText CBOW, example by example: word2vec's CBOW over the context words' subword rows
+    (mean). Returns (loss, words, examples)."""
+    return train_cbow(sents, job, syn0, syn1, sampling, True, rows_of=lambda w: _rows(sub, w))

@@ -175,19 +175,14 @@ class FastText(Word2Vec):
     # ------------------------------------------------------------------ training
     def _job_fn(self):
         from firth.train.fasttext import kernels as K
+        from firth.train.kernels import Job
 
-        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
-        off, sub, scale = self._subword_tables()
-        if self.model == "cbow":
+        sents, syn0, syn1, sampling = self._kernel_inputs()
+        sub = K.Subwords(*self._subword_tables())
+        kern = K.train_ft_cbow if self.model == "cbow" else K.train_ft_sg
 
-            def job(s0, s1, a0, a1, seed):
-                return K.train_ft_cbow(ids, offsets, s0, s1, syn0, syn1, off, sub, keep, prob, alias,
-                                       window, negative, a0, a1, seed)
-        else:
-
-            def job(s0, s1, a0, a1, seed):
-                return K.train_ft_sg(ids, offsets, s0, s1, syn0, syn1, off, sub, scale, keep, prob, alias,
-                                     window, negative, a0, a1, seed)
+        def job(s0, s1, a0, a1, seed):
+            return kern(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sub, sampling)
 
         return job
 

@@ -1,7 +1,8 @@
 """Numba kernels for word2vec training (skip-gram / CBOW with negative sampling).
 
-Every kernel processes a *job*: a range of sentences ``[s0, s1)`` of an encoded corpus
-(``ids`` int32, ``offsets`` int64), for one epoch, in one thread, with the GIL released
+Every kernel processes a *job* (``Job``: a range of sentences ``[s0, s1)``, the learning
+rates, the seed) of an encoded corpus (``Sentences``: ``ids`` int32, ``offsets`` int64), for
+one epoch, in one thread, with the GIL released
 (``nogil=True``), so several Python threads can train the same float32 matrices at once
 (Hogwild). Nothing in here allocates per sentence or calls back into Python.
 
@@ -24,6 +25,10 @@ positive word is skipped. The sigmoid and the loss (the negative log-likelihood
 linear interpolation (within 2e-6 of the exact functions; exact formulas outside).
 
 ``tied`` training passes the same array as ``syn0`` and ``syn1``.
+
+The window, the draws and the negative-sampling update are the inlined helpers of
+``firth.train.kernels`` (``sentence``, ``reduced_window``, ``ns_step``), so each kernel reads
+like its reference: for each sentence, for each position, the update.
 """
 
 from __future__ import annotations
@@ -31,130 +36,62 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from firth.train.kernels import _fill_sentence, _sig_loss, job_extent, lcg, noise_sample
+from firth.train.kernels import add_row, add_to_row, job_start, ns_step, reduced_window, scale_by, sentence, zero
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
-    """Skip-gram, classic word2vec.c per-pair updates. Returns (loss, words, pairs)."""
-    dim = syn0.shape[1]
-    total, maxlen = job_extent(offsets, s0, s1)
-    buf = np.empty(maxlen, np.int32)
-    neu1e = np.zeros(dim, np.float32)
-    r = np.uint64(seed)
-    uw = np.uint64(window)
-    loss = 0.0
-    pairs = 0
-    done = 0
-    for s in range(s0, s1):
-        a = offsets[s]
-        b = offsets[s + 1]
-        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
-        done += b - a
-        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+def train_sg_pairs(sents, job, syn0, syn1, sampling):
+    """Skip-gram, classic word2vec.c per-pair updates: each context row predicts the centre
+    word. ``sents``/``job``/``sampling``: ``firth.train.kernels.Sentences``/``Job``/``Sampling``.
+    Returns (loss, words, pairs)."""
+    total, buf, r = job_start(sents, job)
+    neu1e = np.zeros(syn0.shape[1], np.float32)
+    loss, pairs = 0.0, 0
+    for s in range(job.s0, job.s1):
+        n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         for i in range(n):
-            w = buf[i]
-            r = lcg(r)
-            bw = window - np.int64((r >> np.uint64(16)) % uw)
-            lo = max(0, i - bw)
-            hi = min(n, i + bw + 1)
+            lo, hi, r = reduced_window(i, n, sampling.window, r)
             for j in range(lo, hi):
                 if j == i:
                     continue
                 c = buf[j]
-                for k in range(dim):
-                    neu1e[k] = 0.0
-                for d in range(negative + 1):
-                    if d == 0:
-                        t = w
-                        label = 1
-                    else:
-                        r = lcg(r)
-                        t = noise_sample(r, prob, alias)
-                        if t == w:
-                            continue
-                        label = 0
-                    f = np.float32(0.0)
-                    for k in range(dim):
-                        f += syn0[c, k] * syn1[t, k]
-                    sg, ls = _sig_loss(f, label)
-                    loss += ls
-                    g = np.float32((label - sg) * alpha)
-                    for k in range(dim):  # one pass: neu1e from the old row, then update it
-                        neu1e[k] += g * syn1[t, k]
-                        syn1[t, k] += g * syn0[c, k]
-                for k in range(dim):
-                    syn0[c, k] += neu1e[k]
+                zero(neu1e)
+                loss, r = ns_step(syn0[c], buf[i], syn1, sampling, alpha, neu1e, loss, r)
+                add_to_row(syn0, c, neu1e)
                 pairs += 1
     return loss, total, pairs
 
 
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _context_sum(syn0, buf, lo, hi, i, neu1):
+    """neu1 = the sum of the context rows buf[lo..hi-1] but i. Returns their number."""
+    zero(neu1)
+    for j in range(lo, hi):
+        if j != i:
+            add_row(neu1, syn0, buf[j])
+    return hi - lo - 1
+
+
 @njit(nogil=True, fastmath=True, cache=True)
-def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed, cbow_mean):
-    """CBOW with negative sampling (context mean or sum). Returns (loss, words, examples)."""
-    dim = syn0.shape[1]
-    total, maxlen = job_extent(offsets, s0, s1)
-    buf = np.empty(maxlen, np.int32)
-    neu1 = np.zeros(dim, np.float32)
-    neu1e = np.zeros(dim, np.float32)
-    r = np.uint64(seed)
-    uw = np.uint64(window)
-    loss = 0.0
-    examples = 0
-    done = 0
-    for s in range(s0, s1):
-        a = offsets[s]
-        b = offsets[s + 1]
-        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
-        done += b - a
-        n, r = _fill_sentence(ids, a, b, keep, buf, r)
+def train_cbow(sents, job, syn0, syn1, sampling, cbow_mean):
+    """CBOW with negative sampling: the context mean (or sum) predicts the centre word, and
+    the hidden gradient is added to every context row. Returns (loss, words, examples)."""
+    total, buf, r = job_start(sents, job)
+    neu1, neu1e = np.zeros((2, syn0.shape[1]), np.float32)
+    loss, examples = 0.0, 0
+    for s in range(job.s0, job.s1):
+        n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         for i in range(n):
-            w = buf[i]
-            r = lcg(r)
-            bw = window - np.int64((r >> np.uint64(16)) % uw)
-            lo = max(0, i - bw)
-            hi = min(n, i + bw + 1)
-            for k in range(dim):
-                neu1[k] = 0.0
-                neu1e[k] = 0.0
-            cw = 0
-            for j in range(lo, hi):
-                if j == i:
-                    continue
-                c = buf[j]
-                for k in range(dim):
-                    neu1[k] += syn0[c, k]
-                cw += 1
+            lo, hi, r = reduced_window(i, n, sampling.window, r)
+            cw = _context_sum(syn0, buf, lo, hi, i, neu1)
             if cw == 0:
                 continue
             if cbow_mean:
-                inv = np.float32(1.0 / cw)
-                for k in range(dim):
-                    neu1[k] *= inv
-            for d in range(negative + 1):
-                if d == 0:
-                    t = w
-                    label = 1
-                else:
-                    r = lcg(r)
-                    t = noise_sample(r, prob, alias)
-                    if t == w:
-                        continue
-                    label = 0
-                f = np.float32(0.0)
-                for k in range(dim):
-                    f += neu1[k] * syn1[t, k]
-                sg, ls = _sig_loss(f, label)
-                loss += ls
-                g = np.float32((label - sg) * alpha)
-                for k in range(dim):
-                    neu1e[k] += g * syn1[t, k]
-                    syn1[t, k] += g * neu1[k]
+                scale_by(neu1, np.float32(1.0 / cw))
+            zero(neu1e)
+            loss, r = ns_step(neu1, buf[i], syn1, sampling, alpha, neu1e, loss, r)
             for j in range(lo, hi):
-                if j == i:
-                    continue
-                c = buf[j]
-                for k in range(dim):
-                    syn0[c, k] += neu1e[k]
+                if j != i:
+                    add_to_row(syn0, buf[j], neu1e)
             examples += 1
     return loss, total, examples

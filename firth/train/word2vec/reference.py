@@ -73,30 +73,31 @@ class Draws:
     def __init__(self, seed: int):
         self.r = int(seed)
 
-    def negatives(self, prob, alias, negative: int, target: int) -> list[int]:
+    def negatives(self, sampling, target: int) -> list[int]:
         """One draw per negative; a draw equal to ``target`` is skipped."""
         out = []
-        for _ in range(negative):
+        for _ in range(sampling.negative):
             self.r = lcg(self.r)
-            t = noise_sample(self.r, prob, alias)
+            t = noise_sample(self.r, sampling.prob, sampling.alias)
             if t != target:
                 out.append(t)
         return out
 
 
-def windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng: Draws):
+def windows(sents, job, sampling, rng: Draws):
     """Every position of a job in order: (learning rate, centre word, context words).
 
     Per sentence, the subsampling draws; per position, the reduced-window draw; the lr is
     linear in the words of the job before the sentence (as float32, as the kernels do).
+    ``sents``, ``job``, ``sampling``: the kernels' ``Sentences``, ``Job``, ``Sampling``.
     """
-    total = int(offsets[s1] - offsets[s0])
-    done = 0
-    for s in range(s0, s1):
+    offsets, window = sents.offsets, sampling.window
+    total = int(offsets[job.s1] - offsets[job.s0])
+    for s in range(job.s0, job.s1):
         a, b = int(offsets[s]), int(offsets[s + 1])
-        alpha = float(np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1))))
-        done += b - a
-        sent, rng.r = _fill_sentence(ids, a, b, keep, rng.r)
+        done = a - int(offsets[job.s0])
+        alpha = float(np.float32(job.alpha0 + (job.alpha1 - job.alpha0) * (done / max(total, 1))))
+        sent, rng.r = _fill_sentence(sents.ids, a, b, sampling.keep, rng.r)
         for i, w in enumerate(sent):
             rng.r = lcg(rng.r)
             bw = window - (rng.r >> 16) % window
@@ -117,27 +118,45 @@ def ns_step(h, target: int, negatives, syn1, alpha: float):
     return loss, grad
 
 
-def train_sg_pairs(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
+def input_update(syn0, syn1, rows, target: int, negatives, alpha: float, mean: bool = True) -> float:
+    """One example whose input is the mean (or the sum) of the ``syn0`` rows ``rows`` (a list,
+    repeats allowed): ``ns_step``, then its gradient step added to every entry of the list
+    (word2vec.c's CBOW, fastText's ``Model::update``). Returns the loss."""
+    h = syn0[rows].sum(axis=0, dtype=np.float64)
+    if mean:
+        h = h / len(rows)
+    loss, grad = ns_step(h, target, negatives, syn1, alpha)
+    for r in rows:
+        syn0[r] += grad.astype(syn0.dtype)
+    return loss
+
+
+def job_words(sents, job) -> int:
+    """The words of a job (before subsampling)."""
+    return int(sents.offsets[job.s1] - sents.offsets[job.s0])
+
+
+def train_sg_pairs(sents, job, syn0, syn1, sampling):
     """Skip-gram, one (centre, context) pair at a time. Returns (loss, words, pairs)."""
-    rng = Draws(seed)
+    rng = Draws(job.seed)
     loss, pairs = 0.0, 0
-    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
-        for c in ctx:
-            ls, grad = ns_step(syn0[c], w, rng.negatives(prob, alias, negative, w), syn1, alpha)
+    for alpha, w, ctx in windows(sents, job, sampling, rng):
+        for c in ctx:  # h is the row itself (a view), as in word2vec.c: tied, it moves with syn1[c]
+            ls, grad = ns_step(syn0[c], w, rng.negatives(sampling, w), syn1, alpha)
             syn0[c] += grad
             loss += ls
             pairs += 1
-    return loss, int(offsets[s1] - offsets[s0]), pairs
+    return loss, job_words(sents, job), pairs
 
 
-def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
+def train_sg_batch(sents, job, syn0, syn1, sampling):
     """Skip-gram HogBatch: per centre word, all context rows against shared targets."""
-    rng = Draws(seed)
+    rng = Draws(job.seed)
     loss, pairs = 0.0, 0
-    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+    for alpha, w, ctx in windows(sents, job, sampling, rng):
         if not ctx:
             continue
-        tgt = [w] + rng.negatives(prob, alias, negative, w)
+        tgt = [w] + rng.negatives(sampling, w)
         lab = np.array([1.0] + [0.0] * (len(tgt) - 1))
         C = syn0[ctx].astype(np.float64)  # (nc, d), values before the update
         T = syn1[tgt].astype(np.float64)  # (nt, d)
@@ -151,22 +170,18 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
         for p, c in enumerate(ctx):
             syn0[c] += gin[p]
         pairs += len(ctx)
-    return loss, int(offsets[s1] - offsets[s0]), pairs
+    return loss, job_words(sents, job), pairs
 
 
-def train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed, cbow_mean):
-    """CBOW: the mean (or sum) of the context rows predicts the centre word."""
-    rng = Draws(seed)
+def train_cbow(sents, job, syn0, syn1, sampling, cbow_mean, rows_of=lambda w: [w]):
+    """CBOW: the mean (or sum) of the context words' rows predicts the centre word. A word's
+    rows are ``rows_of(word)``: its own row (word2vec), its subword rows (fastText)."""
+    rng = Draws(job.seed)
     loss, examples = 0.0, 0
-    for alpha, w, ctx in windows(ids, offsets, s0, s1, keep, window, alpha0, alpha1, rng):
+    for alpha, w, ctx in windows(sents, job, sampling, rng):
         if not ctx:
             continue
-        h = syn0[ctx].sum(axis=0)
-        if cbow_mean:
-            h = h / len(ctx)
-        ls, grad = ns_step(h, w, rng.negatives(prob, alias, negative, w), syn1, alpha)
-        for c in ctx:
-            syn0[c] += grad
-        loss += ls
+        rows = [r for c in ctx for r in rows_of(c)]
+        loss += input_update(syn0, syn1, rows, w, rng.negatives(sampling, w), alpha, cbow_mean)
         examples += 1
-    return loss, int(offsets[s1] - offsets[s0]), examples
+    return loss, job_words(sents, job), examples

@@ -165,29 +165,36 @@ class Word2Vec:
 
     # ------------------------------------------------------------------ training
     def _kernel_inputs(self):
-        """What every training kernel takes: (ids, offsets, syn0, syn1, keep, prob, alias, window, negative)."""
+        """What every training kernel takes: (Sentences, syn0, syn1, Sampling) (firth.train.kernels)."""
+        from firth.train.kernels import Sampling, Sentences
+
         enc = self._encoded
         prob, alias = self.vocab.noise_table(self.ns_exponent)
-        return (enc.ids, enc.offsets, self.syn0, self.syn1, self.vocab.keep_probs(self.sample),
-                prob, alias, int(self.window), int(self.negative))
+        sampling = Sampling(self.vocab.keep_probs(self.sample), prob, alias, int(self.window), int(self.negative))
+        return Sentences(enc.ids, enc.offsets), self.syn0, self.syn1, sampling
 
     def _job_fn(self):
+        from firth.train.kernels import Job
         from firth.train.word2vec import kernels as K
         from firth.train.word2vec.hogbatch import train_sg_batch
 
-        ids, offsets, syn0, syn1, keep, prob, alias, window, negative = self._kernel_inputs()
+        sents, syn0, syn1, sampling = self._kernel_inputs()
         kern = self.resolved_kernel()
         if kern == "cbow":
             cm = self.cbow_mean
 
             def job(s0, s1, a0, a1, seed):
-                return K.train_cbow(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed, cm)
+                return K.train_cbow(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sampling, cm)
 
-        else:
-            fn = K.train_sg_pairs if kern == "pairs" else train_sg_batch
+        elif kern == "pairs":
 
             def job(s0, s1, a0, a1, seed):
-                return fn(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, a0, a1, seed)
+                return K.train_sg_pairs(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sampling)
+
+        else:  # HogBatch (hogbatch.py) still takes its parameters one by one
+
+            def job(s0, s1, a0, a1, seed):
+                return train_sg_batch(*sents, s0, s1, syn0, syn1, *sampling, a0, a1, seed)
 
         return job
 
