@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     if any(v in os.environ for v in BLAS_VARS):
         envs["OPENBLAS_CORETYPE/L2_SIZE unset"] = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
     print(f"corpus {corpus}; {a.epochs} epoch(s); {a.runs} interleaved rounds; pWord2Vec {exe} "
-          f"(OpenBLAS variants: {', '.join(envs)})", flush=True)
+          f"(OpenBLAS variants: {', '.join(envs)}); load average {os.getloadavg()[0]:.2f}", flush=True)
     res: dict[tuple, list] = {}
     with tempfile.TemporaryDirectory(prefix="firth-pw2v-") as tmp:
         tmp = Path(tmp)
@@ -122,7 +122,8 @@ def main(argv=None) -> int:
                     wall, rss = timed(cmd, env)
                     res.setdefault((threads, name), []).append((wall, rss, out))
                     print(f"  {threads} thread(s), round {r + 1}, {name}: {wall:.2f} s, {rss:.0f} MiB", flush=True)
-        print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {a.runs}; "
+        print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.2f} "
+              f"(other jobs running when above ~1); medians of {a.runs}; "
               "ratio = pWord2Vec's best time / this row's (above 1: faster than pWord2Vec)")
         print("| threads | system | whole process s (median; runs) | vs pWord2Vec | peak RSS MiB |" +
               (" quality |" if a.quality else ""))
