@@ -98,84 +98,99 @@ def _pct(x):
     return _f(x, "{:.1%}")
 
 
+def _similarity_lines(sims) -> list[str]:
+    pol = sims[0][1]["oov_policy"]
+    L = ["", f"Word similarity (Spearman rho / Pearson r of cosine vs human scores; pairs with an unknown "
+             f"word: {pol}{', counted' if pol == 'skip' else ''})",
+         f"  {'set':<14}{'pairs':>7}{'found':>7}{'coverage':>10}{'spearman':>10}{'pearson':>9}"]
+    for k, v in sims:
+        L.append(f"  {k:<14}{v['pairs']:>7}{v['found']:>7}{_pct(v['coverage']):>10}"
+                 f"{_f(v['spearman']):>10}{_f(v['pearson']):>9}")
+    return L
+
+
+def _analogy_lines(k, v) -> list[str]:
+    ms = v["methods"]
+    names = {"add": "3CosAdd", "mul": "3CosMul"}
+    L = ["", f"Analogies: {k} (search over the {v['searched_words']:,} most frequent words; accuracy = correct / "
+             f"answered; questions with an unknown word are not answered: counted in 'oov')",
+         f"  {'section':<28}{'questions':>10}{'oov':>7}" + "".join(f"{names[m]:>10}" for m in ms)]
+    for s in v["sections"] + [dict(v["semantic"], name="SEMANTIC"), dict(v["syntactic"], name="SYNTACTIC"),
+                              dict(v["total"], name="TOTAL")]:
+        if s.get("questions", 0) == 0:
+            continue
+        L.append(f"  {s['name'][:27]:<28}{s['questions']:>10}{s['oov']:>7}"
+                 + "".join(f"{_pct(s[m]['accuracy']):>10}" for m in ms))
+    t = v["total"]
+    L.append("  accuracy counting unanswered questions as wrong: "
+             + ", ".join(f"{names[m]} {_pct(t[m]['accuracy_all'])}" for m in ms)
+             + f"; search time {v['seconds']:.2f} s")
+    return L
+
+
+def _weat_lines(k, v) -> list[str]:
+    L = ["", f"WEAT: {k} (d = effect size, std with ddof={v['ddof']}; p = one-sided permutation p-value; "
+             f"found = words in the vocabulary X/Y/A/B)",
+         f"  {'test':<8}{'targets X vs Y / attributes A vs B':<52}{'found':>14}{'S':>8}{'d':>7}"
+         f"{'p':>8}{'paper d':>9}"]
+    for tid, t in v["tests"].items():
+        s = t["sets"]
+        desc = f"{s['X']} vs {s['Y']} / {s['A']} vs {s['B']}"
+        fd = "/".join(str(t["found"][x]) for x in "XYAB")
+        L.append(f"  {tid:<8}{desc[:51]:<52}{fd:>14}{_f(t['statistic'], '{:.2f}'):>8}"
+                 f"{_f(t['effect_size'], '{:.2f}'):>7}{_f(t['p_value'], '{:.3f}'):>8}"
+                 f"{_f(t.get('paper_effect_size'), '{:.2f}'):>9}")
+    miss = {tid: t["missing"] for tid, t in v["tests"].items() if t["missing"]}
+    if miss:
+        L.append("  missing words: " + "; ".join(
+            f"{tid} " + ", ".join(f"{k2}: {' '.join(ws[:6])}{' ...' if len(ws) > 6 else ''}" for k2, ws in m.items())
+            for tid, m in miss.items()))
+    return L
+
+
+def _antonym_lines(a) -> list[str]:
+    L = ["", "Limits: antonyms look similar (mean cosine of WordNet pairs found in the vocabulary)"]
+    for k in ("antonym", "synonym", "random"):
+        L.append(f"  {k:<10} pairs {a[k]['pairs']:>6}   mean cos {_f(a[k]['mean'])}   std {_f(a[k]['std'])}")
+    if "antonym_in_top10" in a:
+        L.append(f"  the antonym is among the word's 10 nearest neighbours for {_pct(a['antonym_in_top10'])} of "
+                 f"antonym pairs; {_pct(a.get('antonym_above_random_median'))} are more similar than the median "
+                 f"random pair")
+        L.append("  most similar antonyms: " + ", ".join(f"{x}/{y} {c:.2f}" for x, y, c in a["most_similar_antonyms"]))
+    return L
+
+
+def _polysemy_lines(p) -> list[str]:
+    L = ["", "Limits: polysemy (a word's nearest neighbours, clustered; senses show as clusters when both are frequent)"]
+    for w in p["words"]:
+        if not w["found"]:
+            L.append(f"  {w['word']}: not in the vocabulary")
+            continue
+        L.append(f"  {w['word']}: k={w['k']}, silhouette {_f(w['silhouette'], '{:.2f}')} ({w['note']})")
+        for c in w["clusters"]:
+            L.append(f"    [{c['similarity_to_word']:.2f}] " + " ".join(c["words"][:12]))
+    return L
+
+
 def table(res: dict, source: str = "") -> str:
+    """The results of ``run`` as text: one block per benchmark type, in a fixed order."""
     L = []
     meta = res.get("meta", {})
     if meta:
         L.append(f"vectors: {source} ({meta['words']:,} words x {meta['dim']} dims); words compared "
                  f"{'case-insensitively' if meta['case_insensitive'] else 'case-sensitively'}")
-    sims = [(k, v) for k, v in res.items() if isinstance(v, dict) and v.get("type") == "similarity"]
-    if sims:
-        pol = sims[0][1]["oov_policy"]
-        L.append("")
-        L.append(f"Word similarity (Spearman rho / Pearson r of cosine vs human scores; pairs with an unknown "
-                 f"word: {pol}{', counted' if pol == 'skip' else ''})")
-        L.append(f"  {'set':<14}{'pairs':>7}{'found':>7}{'coverage':>10}{'spearman':>10}{'pearson':>9}")
-        for k, v in sims:
-            L.append(f"  {k:<14}{v['pairs']:>7}{v['found']:>7}{_pct(v['coverage']):>10}"
-                     f"{_f(v['spearman']):>10}{_f(v['pearson']):>9}")
-    for k, v in res.items():
-        if not (isinstance(v, dict) and v.get("type") == "analogy"):
-            continue
-        ms = v["methods"]
-        names = {"add": "3CosAdd", "mul": "3CosMul"}
-        L.append("")
-        L.append(f"Analogies: {k} (search over the {v['searched_words']:,} most frequent words; accuracy = correct / "
-                 f"answered; questions with an unknown word are not answered: counted in 'oov')")
-        head = f"  {'section':<28}{'questions':>10}{'oov':>7}" + "".join(f"{names[m]:>10}" for m in ms)
-        L.append(head)
-        for s in v["sections"] + [dict(v["semantic"], name="SEMANTIC"), dict(v["syntactic"], name="SYNTACTIC"),
-                                  dict(v["total"], name="TOTAL")]:
-            if s.get("questions", 0) == 0:
-                continue
-            L.append(f"  {s['name'][:27]:<28}{s['questions']:>10}{s['oov']:>7}"
-                     + "".join(f"{_pct(s[m]['accuracy']):>10}" for m in ms))
-        t = v["total"]
-        L.append("  accuracy counting unanswered questions as wrong: "
-                 + ", ".join(f"{names[m]} {_pct(t[m]['accuracy_all'])}" for m in ms)
-                 + f"; search time {v['seconds']:.2f} s")
-    for k, v in res.items():
-        if not (isinstance(v, dict) and v.get("type") == "weat"):
-            continue
-        L.append("")
-        L.append(f"WEAT: {k} (d = effect size, std with ddof={v['ddof']}; p = one-sided permutation p-value; "
-                 f"found = words in the vocabulary X/Y/A/B)")
-        L.append(f"  {'test':<8}{'targets X vs Y / attributes A vs B':<52}{'found':>14}{'S':>8}{'d':>7}"
-                 f"{'p':>8}{'paper d':>9}")
-        for tid, t in v["tests"].items():
-            s = t["sets"]
-            desc = f"{s['X']} vs {s['Y']} / {s['A']} vs {s['B']}"
-            fd = "/".join(str(t["found"][x]) for x in "XYAB")
-            L.append(f"  {tid:<8}{desc[:51]:<52}{fd:>14}{_f(t['statistic'], '{:.2f}'):>8}"
-                     f"{_f(t['effect_size'], '{:.2f}'):>7}{_f(t['p_value'], '{:.3f}'):>8}"
-                     f"{_f(t.get('paper_effect_size'), '{:.2f}'):>9}")
-        miss = {tid: t["missing"] for tid, t in v["tests"].items() if t["missing"]}
-        if miss:
-            L.append("  missing words: " + "; ".join(
-                f"{tid} " + ", ".join(f"{k2}: {' '.join(ws[:6])}{' ...' if len(ws) > 6 else ''}" for k2, ws in m.items())
-                for tid, m in miss.items()))
-    a = res.get("antonyms")
-    if a:
-        L.append("")
-        L.append("Limits: antonyms look similar (mean cosine of WordNet pairs found in the vocabulary)")
-        for k in ("antonym", "synonym", "random"):
-            L.append(f"  {k:<10} pairs {a[k]['pairs']:>6}   mean cos {_f(a[k]['mean'])}   std {_f(a[k]['std'])}")
-        if "antonym_in_top10" in a:
-            L.append(f"  the antonym is among the word's 10 nearest neighbours for {_pct(a['antonym_in_top10'])} of "
-                     f"antonym pairs; {_pct(a.get('antonym_above_random_median'))} are more similar than the median "
-                     f"random pair")
-            L.append("  most similar antonyms: " + ", ".join(f"{x}/{y} {c:.2f}" for x, y, c in a["most_similar_antonyms"]))
-    p = res.get("polysemy")
-    if p:
-        L.append("")
-        L.append("Limits: polysemy (a word's nearest neighbours, clustered; senses show as clusters when both are frequent)")
-        for w in p["words"]:
-            if not w["found"]:
-                L.append(f"  {w['word']}: not in the vocabulary")
-                continue
-            L.append(f"  {w['word']}: k={w['k']}, silhouette {_f(w['silhouette'], '{:.2f}')} ({w['note']})")
-            for c in w["clusters"]:
-                L.append(f"    [{c['similarity_to_word']:.2f}] " + " ".join(c["words"][:12]))
+    of_type = {t: [(k, v) for k, v in res.items() if isinstance(v, dict) and v.get("type") == t]
+               for t in ("similarity", "analogy", "weat")}
+    if of_type["similarity"]:
+        L += _similarity_lines(of_type["similarity"])
+    for k, v in of_type["analogy"]:
+        L += _analogy_lines(k, v)
+    for k, v in of_type["weat"]:
+        L += _weat_lines(k, v)
+    if res.get("antonyms"):
+        L += _antonym_lines(res["antonyms"])
+    if res.get("polysemy"):
+        L += _polysemy_lines(res["polysemy"])
     return "\n".join(L)
 
 

@@ -59,75 +59,96 @@ def ngram_features(word_ids, word_hashes, offsets, n_max, bucket, out_ids, out_i
     return k
 
 
-@njit(cache=True)
-def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
-    n = b - a
+@njit(cache=True, inline="always")
+def _mean_features(W_in, ids, a, b, hidden):
+    """hidden = the mean of the rows ids[a:b] of W_in (a >= b: zeros). Returns 1 / (b - a)."""
     d = W_in.shape[1]
-    C = W_out.shape[0]
     for j in range(d):
         hidden[j] = 0.0
     for k in range(a, b):
         r = ids[k]
         for j in range(d):
             hidden[j] += W_in[r, j]
-    inv = np.float32(1.0) / np.float32(n)
+    if b <= a:
+        return np.float32(0.0)
+    inv = np.float32(1.0) / np.float32(b - a)
     for j in range(d):
         hidden[j] *= inv
+    return inv
+
+
+@njit(cache=True, inline="always")
+def _scores(W_out, hidden, out):
+    """out[c] = W_out[c] . hidden for every class. Returns the largest."""
     mx = -np.inf
-    for c in range(C):
+    for c in range(W_out.shape[0]):
         s = np.float32(0.0)
-        for j in range(d):
+        for j in range(hidden.shape[0]):
             s += W_out[c, j] * hidden[j]
-        logits[c] = s
+        out[c] = s
         if s > mx:
             mx = s
+    return mx
+
+
+@njit(cache=True, inline="always")
+def _softmax(out, mx):
+    """out <- softmax(out), given its largest element mx."""
     z = np.float32(0.0)
-    for c in range(C):
-        logits[c] = np.exp(logits[c] - mx)
-        z += logits[c]
-    for c in range(C):
-        logits[c] /= z
-    loss = -np.log(max(logits[y], np.float32(1e-30)))
-    for j in range(d):
-        grad[j] = 0.0
-    for c in range(C):
-        g = lr * ((np.float32(1.0) if c == y else np.float32(0.0)) - logits[c])
-        for j in range(d):
-            grad[j] += g * W_out[c, j]
-            W_out[c, j] += g * hidden[j]
-    for j in range(d):
+    for c in range(out.shape[0]):
+        out[c] = np.exp(out[c] - mx)
+        z += out[c]
+    for c in range(out.shape[0]):
+        out[c] /= z
+
+
+@njit(cache=True, inline="always")
+def _class_step(W_out, c, g, hidden, grad):
+    """grad += g * W_out[c] (the row before its update), then W_out[c] += g * hidden."""
+    for j in range(hidden.shape[0]):
+        grad[j] += g * W_out[c, j]
+        W_out[c, j] += g * hidden[j]
+
+
+@njit(cache=True, inline="always")
+def _input_step(W_in, ids, a, b, grad, inv):
+    """Every feature row W_in[ids[k]] += grad * inv (the gradient of the mean)."""
+    for j in range(grad.shape[0]):
         grad[j] *= inv
     for k in range(a, b):
         r = ids[k]
-        for j in range(d):
+        for j in range(grad.shape[0]):
             W_in[r, j] += grad[j]
+
+
+@njit(cache=True)
+def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
+    inv = _mean_features(W_in, ids, a, b, hidden)
+    _softmax(logits, _scores(W_out, hidden, logits))
+    loss = -np.log(max(logits[y], np.float32(1e-30)))
+    for j in range(grad.shape[0]):
+        grad[j] = 0.0
+    for c in range(W_out.shape[0]):
+        g = lr * ((np.float32(1.0) if c == y else np.float32(0.0)) - logits[c])
+        _class_step(W_out, c, g, hidden, grad)
+    _input_step(W_in, ids, a, b, grad, inv)
     return loss
 
 
 @njit(cache=True)
 def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
     """One-vs-all step: label_ids[la:lb] are the example's labels."""
-    n = b - a
-    d = W_in.shape[1]
-    C = W_out.shape[0]
-    for j in range(d):
-        hidden[j] = 0.0
+    inv = _mean_features(W_in, ids, a, b, hidden)
+    for j in range(grad.shape[0]):
         grad[j] = 0.0
-    for k in range(a, b):
-        r = ids[k]
-        for j in range(d):
-            hidden[j] += W_in[r, j]
-    inv = np.float32(1.0) / np.float32(n)
-    for j in range(d):
-        hidden[j] *= inv
     loss = 0.0
-    for c in range(C):
+    for c in range(W_out.shape[0]):
         gold = False
         for q in range(la, lb):
             if label_ids[q] == c:
                 gold = True
         s = np.float32(0.0)
-        for j in range(d):
+        for j in range(hidden.shape[0]):
             s += W_out[c, j] * hidden[j]
         p = np.float32(1.0) / (np.float32(1.0) + np.exp(-s))
         if gold:
@@ -136,15 +157,8 @@ def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
         else:
             loss -= np.log(max(np.float32(1.0) - p, np.float32(1e-30)))
             g = -lr * p
-        for j in range(d):
-            grad[j] += g * W_out[c, j]
-            W_out[c, j] += g * hidden[j]
-    for j in range(d):
-        grad[j] *= inv
-    for k in range(a, b):
-        r = ids[k]
-        for j in range(d):
-            W_in[r, j] += grad[j]
+        _class_step(W_out, c, g, hidden, grad)
+    _input_step(W_in, ids, a, b, grad, inv)
     return loss
 
 
@@ -203,34 +217,15 @@ def predict_proba(W_in, W_out, ids, offsets, ova=False):
     C = W_out.shape[0]
     out = np.empty((n, C), dtype=np.float32)
     for e in prange(n):
-        a, b = offsets[e], offsets[e + 1]
         hidden = np.zeros(d, dtype=np.float32)
-        for k in range(a, b):
-            r = ids[k]
-            for j in range(d):
-                hidden[j] += W_in[r, j]
-        if b > a:
-            inv = np.float32(1.0) / np.float32(b - a)
-            for j in range(d):
-                hidden[j] *= inv
-        mx = -np.inf
-        for c in range(C):
-            s = np.float32(0.0)
-            for j in range(d):
-                s += W_out[c, j] * hidden[j]
-            out[e, c] = s
-            if s > mx:
-                mx = s
+        _mean_features(W_in, ids, offsets[e], offsets[e + 1], hidden)
+        row = out[e]
+        mx = _scores(W_out, hidden, row)
         if ova:
             for c in range(C):
-                out[e, c] = np.float32(1.0) / (np.float32(1.0) + np.exp(-out[e, c]))
-            continue
-        z = np.float32(0.0)
-        for c in range(C):
-            out[e, c] = np.exp(out[e, c] - mx)
-            z += out[e, c]
-        for c in range(C):
-            out[e, c] /= z
+                row[c] = np.float32(1.0) / (np.float32(1.0) + np.exp(-row[c]))
+        else:
+            _softmax(row, mx)
     return out
 
 
@@ -243,17 +238,22 @@ def predict_proba(W_in, W_out, ids, offsets, ova=False):
 # :func:`quantize_rows_reference` / :func:`dequantize_rows_reference` are the NumPy oracles.
 
 
+@njit(cache=True, inline="always")
+def _abs_max(v):
+    m = np.float32(0.0)
+    for j in range(v.shape[0]):
+        a = abs(v[j])
+        if a > m:
+            m = a
+    return m
+
+
 @njit(cache=True, parallel=True)
 def quantize_rows(W, q, scale):
     """q[r] = round(W[r] / scale[r]) with scale[r] = max|W[r]| / 127 (0 rows: scale 0, q 0)."""
     n, d = W.shape
     for r in prange(n):
-        m = np.float32(0.0)
-        for j in range(d):
-            a = abs(W[r, j])
-            if a > m:
-                m = a
-        s = m / np.float32(127.0)
+        s = _abs_max(W[r]) / np.float32(127.0)
         scale[r] = s
         inv = np.float32(1.0) / s if s > 0 else np.float32(0.0)
         for j in range(d):

@@ -153,6 +153,74 @@ def _drop_words(batch, drop_p, gen):
     return dict(batch, x=torch.where(mask, torch.full_like(x, UNK_INDEX), x))
 
 
+class _Deadline:
+    """The wall-clock limit (``max_minutes``; 0: none); under DDP every rank stops when any is over."""
+
+    def __init__(self, minutes, dist):
+        self.t0, self.limit, self.dist = time.perf_counter(), (minutes or 0) * 60, dist
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def over(self) -> bool:
+        over = bool(self.limit) and self.seconds() > self.limit
+        if self.dist is not None and self.limit:
+            over = self.dist.any(over)
+        return over
+
+
+class _Best:
+    """Early stopping: the best dev score so far, a copy of its weights, epochs since it improved."""
+
+    def __init__(self):
+        self.score, self.state, self.bad = -math.inf, None, 0
+
+    def update(self, model, score) -> bool:
+        if score > self.score:
+            self.score, self.bad = score, 0
+            self.state = copy.deepcopy(model.state_dict())
+            return True
+        self.bad += 1
+        return False
+
+
+def _train_epoch(net, loss_fn, train_batches, order, optim, params, drop_p, gen, deadline, show):
+    """One pass over the batches in ``order``: Adam steps with gradient clipping at 5.
+    ``show(loss so far)`` after each batch. Returns (loss sum, examples, out of time)."""
+    tot, n = 0.0, 0
+    for bi in order:
+        idx, batch = train_batches[bi]
+        if drop_p is not None:
+            batch = _drop_words(batch, drop_p, gen)
+        optim.zero_grad()
+        loss = loss_fn(net, idx, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optim.step()
+        tot += loss.detach().item() * len(idx)
+        n += len(idx)
+        show(tot / max(n, 1))
+        if deadline.over():
+            return tot, n, True
+    return tot, n, False
+
+
+def _progress_bar(progress, total, desc, history):
+    """A tqdm bar over the batches (None without ``progress``) and the function that updates it."""
+    if not progress:
+        return None, lambda loss, epoch: None
+    from firth.progress import progress as bar_of
+
+    bar = bar_of(total=total, desc=desc, unit="batch", leave=False)
+
+    def show(loss, epoch):
+        bar.update(1)
+        dev = {"dev": f"{history[-1]['dev']:.4f}"} if history and "dev" in history[-1] else {}
+        bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", **dev)
+
+    return bar, show
+
+
 def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=True, desc="train", row_counts=None, log=None,
                hold_params=None):
     """Generic loop. ``train_batches``: list of (indices, batch dict); ``loss_fn(model, idx, batch)``;
@@ -168,16 +236,8 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     hold = int(opts.freeze_epochs or 0)
     held = [p for p in (hold_params or []) if p.requires_grad] if hold else []
     drop_p = _dropout_probs(row_counts, opts.unk_alpha)
-    history, best, best_state, bad = [], -math.inf, None, 0
-    t0 = time.perf_counter()
-    limit = (opts.max_minutes or 0) * 60
-    bar = None
-    total_steps = opts.epochs * len(train_batches)
-    if progress:
-        from firth.progress import progress
-
-        bar = progress(total=total_steps, desc=desc, unit="batch", leave=False)
-    stopped = ""
+    history, best, deadline = [], _Best(), _Deadline(opts.max_minutes, dist)
+    bar, show = _progress_bar(progress, opts.epochs * len(train_batches), desc, history)
     for ep in range(opts.epochs):
         for p in held:  # no grad -> Adam skips the parameter
             p.requires_grad_(ep >= hold)
@@ -185,56 +245,27 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
             net = None  # DDP takes the parameters that need gradients when wrapped: rewrap when they change
             net = dist.wrap(model)
         model.train()
-        tot, n = 0.0, 0
-        for bi in rng.permutation(len(train_batches)):
-            idx, batch = train_batches[bi]
-            if drop_p is not None:
-                batch = _drop_words(batch, drop_p, gen)
-            optim.zero_grad()
-            loss = loss_fn(net, idx, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optim.step()
-            tot += loss.detach().item() * len(idx)
-            n += len(idx)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=ep + 1, loss=f"{tot / max(n, 1):.4f}",
-                                **({"dev": f"{history[-1]['dev']:.4f}"} if history and "dev" in history[-1] else {}))
-            over = bool(limit) and time.perf_counter() - t0 > limit
-            if dist is not None and limit:
-                over = dist.any(over)
-            if over:
-                stopped = "time"
-                break
+        tot, n, out_of_time = _train_epoch(net, loss_fn, train_batches, rng.permutation(len(train_batches)), optim,
+                                           params, drop_p, gen, deadline, lambda loss: show(loss, ep + 1))
         if dist is not None:
             tot, n = dist.sum(tot, n)
-        rec = {"epoch": ep + 1, "loss": tot / max(n, 1), "seconds": round(time.perf_counter() - t0, 1)}
+        rec = {"epoch": ep + 1, "loss": tot / max(n, 1), "seconds": round(deadline.seconds(), 1)}
         if dev_eval is not None:
             score = dev_eval(model)
-            if dist is not None:
-                score = dist.rank0(score)
-            rec["dev"] = score
-            if score > best:
-                best, bad = score, 0
-                best_state = copy.deepcopy(model.state_dict())
+            rec["dev"] = dist.rank0(score) if dist is not None else score
+            if best.update(model, rec["dev"]):
                 rec["best"] = True
-            else:
-                bad += 1
         history.append(rec)
         if log is not None:
             log(rec)
-        if stopped:
-            break
-        if dev_eval is not None and opts.patience and bad >= opts.patience:
-            stopped = "patience"
+        if out_of_time or (dev_eval is not None and opts.patience and best.bad >= opts.patience):
             break
     for p in held:
         p.requires_grad_(True)
     if bar is not None:
         bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if best.state is not None:
+        model.load_state_dict(best.state)
     model.eval()
     return history
 

@@ -54,68 +54,93 @@ def read_word2vec(path, fmt: str, limit: int | None = None, unicode_errors: str 
         want = n if n is not None else None
         if limit is not None:
             want = limit if want is None else min(limit, want)
-        words: list[str] = []
-        rows: list[np.ndarray] = []
         if fmt == "word2vec-binary":
-            step = 4 * d
-            left = _plain_size(f)
-            # each vector takes at least a one-byte word, a space and 4*d bytes: a header
-            # claiming 10**12 rows is refused here, before anything is allocated
-            if left is not None and want * (step + 2) > left + want:
-                raise FirthError(f"{path}: header promises {n} vectors of {d} dimensions, but the file holds at most "
-                                 f"{left // (step + 1)}; the header is wrong or the file truncated")
-            block = max(want, 1) if left is not None else 65536  # compressed: grow as data arrives
-            chunks: list[np.ndarray] = []
-            for i in range(want):
-                if i % block == 0:
-                    chunks.append(np.empty((min(block, want - i), d), dtype=np.float32))
-                word = _read_word(f, path, i, n, unicode_errors)
-                buf = f.read(step)
-                if len(buf) != step:
-                    raise FirthError(f"{path}: truncated: vector {i + 1} of {n} ({word!r}) is incomplete")
-                chunks[-1][i % block] = np.frombuffer(buf, dtype="<f4")
-                words.append(word)
-            vecs = chunks[0] if len(chunks) == 1 else np.concatenate(chunks) if chunks else np.zeros((0, d), np.float32)
-            return _finish(path, words, vecs)
-        lineno = 0 if n is None else 1
-        pending_lines = [pending] if pending is not None else []
-        while want is None or len(words) < want:
-            raw = pending_lines.pop() if pending_lines else f.readline()
-            lineno += 1
-            if not raw:
-                if n is not None and len(words) < (want or 0):
-                    raise FirthError(f"{path}: truncated: header promises {n} vectors, found {len(words)}")
-                break
-            if len(raw) > 64 * d + (1 << 16):  # ~20 characters a number, plus the word
-                raise FirthError(f"{path}: line {lineno + 1}: over {len(raw)} bytes for {d} values; not a vectors line")
-            try:
-                text = raw.decode("utf-8", errors=unicode_errors)
-            except UnicodeDecodeError as e:
-                raise FirthError(f"{path}: line {lineno}: not UTF-8 ({e.reason} at byte {e.start})") from None
-            parts = text.rstrip("\n").rstrip(" ").split(" ")
-            if len(parts) == 1 and not parts[0].strip():
-                continue
-            if len(parts) != d + 1:
-                parts = text.split()
-            if len(parts) != d + 1:
-                raise FirthError(f"{path}: line {lineno}: expected a word and {d} values, found {len(parts) - 1} values")
-            try:
-                rows.append(np.array(parts[1:], dtype=np.float32))
-            except ValueError:
-                raise FirthError(f"{path}: line {lineno}: a value is not a number") from None
-            words.append(parts[0])
-        if n is not None and limit is None:
-            # the header is not trusted: more rows than it says are an error, not silently dropped
-            while True:
-                extra = f.readline(1 << 16)
-                if not extra:
-                    break
-                lineno += 1
-                if extra.strip():
-                    raise FirthError(f"{path}: line {lineno}: the header says {n} vectors but the file has more; "
-                                     "fix the header's first number")
-        vecs = np.stack(rows) if rows else np.zeros((0, d), dtype=np.float32)
+            words, vecs = _read_binary_rows(f, path, n, d, want, unicode_errors)
+        else:
+            words, vecs, lineno = _read_text_rows(f, path, n, d, want, pending, unicode_errors)
+            if n is not None and limit is None:
+                _check_no_more_rows(f, path, n, lineno)
         return _finish(path, words, vecs)
+
+
+def _read_binary_rows(f, path, n, d, want, unicode_errors):
+    """The ``want`` (word, 4*d little-endian float32 bytes) records after the header."""
+    step = 4 * d
+    left = _plain_size(f)
+    # each vector takes at least a one-byte word, a space and 4*d bytes: a header
+    # claiming 10**12 rows is refused here, before anything is allocated
+    if left is not None and want * (step + 2) > left + want:
+        raise FirthError(f"{path}: header promises {n} vectors of {d} dimensions, but the file holds at most "
+                         f"{left // (step + 1)}; the header is wrong or the file truncated")
+    block = max(want, 1) if left is not None else 65536  # compressed: grow as data arrives
+    chunks: list[np.ndarray] = []
+    words: list[str] = []
+    for i in range(want):
+        if i % block == 0:
+            chunks.append(np.empty((min(block, want - i), d), dtype=np.float32))
+        word = _read_word(f, path, i, n, unicode_errors)
+        buf = f.read(step)
+        if len(buf) != step:
+            raise FirthError(f"{path}: truncated: vector {i + 1} of {n} ({word!r}) is incomplete")
+        chunks[-1][i % block] = np.frombuffer(buf, dtype="<f4")
+        words.append(word)
+    vecs = chunks[0] if len(chunks) == 1 else np.concatenate(chunks) if chunks else np.zeros((0, d), np.float32)
+    return words, vecs
+
+
+def _read_text_rows(f, path, n, d, want, pending, unicode_errors):
+    """Up to ``want`` (all if None) lines 'word v1 .. vd' after the header (``pending``: a first
+    line already read, when there is no header). Returns (words, vectors, last line number read)."""
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    lineno = 0 if n is None else 1
+    pending_lines = [pending] if pending is not None else []
+    while want is None or len(words) < want:
+        raw = pending_lines.pop() if pending_lines else f.readline()
+        lineno += 1
+        if not raw:
+            if n is not None and len(words) < (want or 0):
+                raise FirthError(f"{path}: truncated: header promises {n} vectors, found {len(words)}")
+            break
+        parts = _split_text_line(path, lineno, raw, d, unicode_errors)
+        if parts is None:
+            continue
+        try:
+            rows.append(np.array(parts[1:], dtype=np.float32))
+        except ValueError:
+            raise FirthError(f"{path}: line {lineno}: a value is not a number") from None
+        words.append(parts[0])
+    return words, (np.stack(rows) if rows else np.zeros((0, d), dtype=np.float32)), lineno
+
+
+def _split_text_line(path, lineno, raw, d, unicode_errors):
+    """A line's word and d values as strings; None for a blank line."""
+    if len(raw) > 64 * d + (1 << 16):  # ~20 characters a number, plus the word
+        raise FirthError(f"{path}: line {lineno + 1}: over {len(raw)} bytes for {d} values; not a vectors line")
+    try:
+        text = raw.decode("utf-8", errors=unicode_errors)
+    except UnicodeDecodeError as e:
+        raise FirthError(f"{path}: line {lineno}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    parts = text.rstrip("\n").rstrip(" ").split(" ")
+    if len(parts) == 1 and not parts[0].strip():
+        return None
+    if len(parts) != d + 1:
+        parts = text.split()
+    if len(parts) != d + 1:
+        raise FirthError(f"{path}: line {lineno}: expected a word and {d} values, found {len(parts) - 1} values")
+    return parts
+
+
+def _check_no_more_rows(f, path, n, lineno):
+    """The header is not trusted: more rows than it says are an error, not silently dropped."""
+    while True:
+        extra = f.readline(1 << 16)
+        if not extra:
+            return
+        lineno += 1
+        if extra.strip():
+            raise FirthError(f"{path}: line {lineno}: the header says {n} vectors but the file has more; "
+                             "fix the header's first number")
 
 
 def _read_word(f, path, i, n, unicode_errors) -> str:
