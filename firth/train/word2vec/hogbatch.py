@@ -87,140 +87,84 @@ def _dots(syn0, syn1, ctx, nc, tgt, nt, F, dim):
             F[p, q + 1] = f1
             F[p, q + 2] = f2
             q += 3
-        if q + 1 < nt:
-            t0 = tgt[q]
-            t1 = tgt[q + 1]
-            f0 = np.float32(0.0)
-            f1 = np.float32(0.0)
-            for k in range(dim):
-                x = syn0[c, k]
-                f0 += x * syn1[t0, k]
-                f1 += x * syn1[t1, k]
-            F[p, q] = f0
-            F[p, q + 1] = f1
-            q += 2
-        if q < nt:
+        while q < nt:
             t0 = tgt[q]
             f0 = np.float32(0.0)
             for k in range(dim):
                 f0 += syn0[c, k] * syn1[t0, k]
             F[p, q] = f0
+            q += 1
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _two_from_three(out, r0, r1, src, i0, i1, i2, a0, a1, a2, b0, b1, b2, add, dim):
+    """out[r0] (+)= a0 src[i0] + a1 src[i1] + a2 src[i2], then out[r1] (+)= b0 src[i0] + ...,
+    element by element in that order (r0 == r1 adds both); ``add`` False assigns. The
+    register block of the gradient products: each source row loaded once for two outputs."""
+    for k in range(dim):
+        x0 = src[i0, k]
+        x1 = src[i1, k]
+        x2 = src[i2, k]
+        v0 = a0 * x0 + a1 * x1 + a2 * x2
+        v1 = b0 * x0 + b1 * x1 + b2 * x2
+        if add:  # loop-invariant: compiled as two loops
+            out[r0, k] += v0
+            out[r1, k] += v1
+        else:
+            out[r0, k] = v0
+            out[r1, k] = v1
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _two_from_one(out, r0, r1, src, i0, a0, b0, dim):
+    """out[r0] += a0 src[i0], then out[r1] += b0 src[i0] (the blocks' remainder)."""
+    for k in range(dim):
+        x0 = src[i0, k]
+        out[r0, k] += a0 * x0
+        out[r1, k] += b0 * x0
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
 def _gin(syn1, tgt, nt, G, nc, gin, dim):
-    """gin[p] = sum_q G[p, q] syn1[tgt[q]]: two context rows x three targets per pass."""
-    p = 0
-    while p < nc:
+    """gin[p] = sum_q G[p, q] syn1[tgt[q]] (from syn1 before the update): two context rows
+    x three targets per pass, the first pass assigning."""
+    for p in range(0, nc, 2):
         p1 = p + 1 if p + 1 < nc else G.shape[0] - 1  # an odd last row pairs with the scratch row
         q = 0
-        first = True
         while q + 2 < nt:
-            a0 = G[p, q]
-            a1 = G[p, q + 1]
-            a2 = G[p, q + 2]
-            b0 = G[p1, q]
-            b1 = G[p1, q + 1]
-            b2 = G[p1, q + 2]
-            t0 = tgt[q]
-            t1 = tgt[q + 1]
-            t2 = tgt[q + 2]
-            if first:
-                for k in range(dim):
-                    y0 = syn1[t0, k]
-                    y1 = syn1[t1, k]
-                    y2 = syn1[t2, k]
-                    gin[p, k] = a0 * y0 + a1 * y1 + a2 * y2
-                    gin[p1, k] = b0 * y0 + b1 * y1 + b2 * y2
-                first = False
-            else:
-                for k in range(dim):
-                    y0 = syn1[t0, k]
-                    y1 = syn1[t1, k]
-                    y2 = syn1[t2, k]
-                    gin[p, k] += a0 * y0 + a1 * y1 + a2 * y2
-                    gin[p1, k] += b0 * y0 + b1 * y1 + b2 * y2
+            _two_from_three(gin, p, p1, syn1, tgt[q], tgt[q + 1], tgt[q + 2], G[p, q], G[p, q + 1], G[p, q + 2],
+                            G[p1, q], G[p1, q + 1], G[p1, q + 2], q > 0, dim)
             q += 3
-        if first:
+        if q == 0:
             for k in range(dim):
                 gin[p, k] = 0.0
                 gin[p1, k] = 0.0
         while q < nt:
-            a0 = G[p, q]
-            b0 = G[p1, q]
-            t0 = tgt[q]
-            for k in range(dim):
-                y0 = syn1[t0, k]
-                gin[p, k] += a0 * y0
-                gin[p1, k] += b0 * y0
+            _two_from_one(gin, p, p1, syn1, tgt[q], G[p, q], G[p1, q], dim)
             q += 1
-        p += 2
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _add_gout2(syn0, ctx, nc, G, q, out, r0, r1, dim):
-    """out[r0] += sum_p G[p, q] syn0[ctx[p]] and out[r1] += sum_p G[p, q + 1] syn0[ctx[p]],
-    three context rows per pass (r0 == r1 adds both, in order)."""
-    p = 0
-    while p + 2 < nc:
-        a0 = G[p, q]
-        a1 = G[p + 1, q]
-        a2 = G[p + 2, q]
-        b0 = G[p, q + 1]
-        b1 = G[p + 1, q + 1]
-        b2 = G[p + 2, q + 1]
-        c0 = ctx[p]
-        c1 = ctx[p + 1]
-        c2 = ctx[p + 2]
-        for k in range(dim):
-            x0 = syn0[c0, k]
-            x1 = syn0[c1, k]
-            x2 = syn0[c2, k]
-            out[r0, k] += a0 * x0 + a1 * x1 + a2 * x2
-            out[r1, k] += b0 * x0 + b1 * x1 + b2 * x2
-        p += 3
-    while p < nc:
-        a0 = G[p, q]
-        b0 = G[p, q + 1]
-        c0 = ctx[p]
-        for k in range(dim):
-            x0 = syn0[c0, k]
-            out[r0, k] += a0 * x0
-            out[r1, k] += b0 * x0
-        p += 1
+def _gout(syn0, ctx, nc, G, tgt, nt, out, rows, dim):
+    """out[rows[q]] += sum_p G[p, q] syn0[ctx[p]]: two targets x three context rows per pass.
+    ``rows``: each target's output row, ``tgt`` (out = syn1, in place) or 0..nt-1 (a buffer)."""
+    for q in range(0, nt, 2):
+        r0 = rows[q]
+        q1 = q + 1 if q + 1 < nt else q
+        w = np.float32(1.0) if q + 1 < nt else np.float32(0.0)  # an odd last target: its pair adds nothing
+        r1 = rows[q1]
+        p = 0
+        while p + 2 < nc:
+            _two_from_three(out, r0, r1, syn0, ctx[p], ctx[p + 1], ctx[p + 2], G[p, q], G[p + 1, q], G[p + 2, q],
+                            w * G[p, q1], w * G[p + 1, q1], w * G[p + 2, q1], True, dim)
+            p += 3
+        while p < nc:
+            _two_from_one(out, r0, r1, syn0, ctx[p], G[p, q], w * G[p, q1], dim)
+            p += 1
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _add_gout(syn0, ctx, nc, G, q, out, row, dim):
-    """out[row] += sum_p G[p, q] syn0[ctx[p]], three context rows per pass."""
-    p = 0
-    while p + 2 < nc:
-        g0 = G[p, q]
-        g1 = G[p + 1, q]
-        g2 = G[p + 2, q]
-        c0 = ctx[p]
-        c1 = ctx[p + 1]
-        c2 = ctx[p + 2]
-        for k in range(dim):
-            out[row, k] += g0 * syn0[c0, k] + g1 * syn0[c1, k] + g2 * syn0[c2, k]
-        p += 3
-    if p + 1 < nc:
-        g0 = G[p, q]
-        g1 = G[p + 1, q]
-        c0 = ctx[p]
-        c1 = ctx[p + 1]
-        for k in range(dim):
-            out[row, k] += g0 * syn0[c0, k] + g1 * syn0[c1, k]
-        p += 2
-    if p < nc:
-        g0 = G[p, q]
-        c0 = ctx[p]
-        for k in range(dim):
-            out[row, k] += g0 * syn0[c0, k]
-
-
-@njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, dim):
+def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, dim):
     """One window: scores, gradients, updates (all products from the values before it).
     Returns its loss."""
     _dots(syn0, syn1, ctx, nc, tgt, nt, F, dim)
@@ -230,18 +174,13 @@ def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, dim):
         for q in range(nt):
             for k in range(dim):
                 gout[q, k] = 0.0
-            _add_gout(syn0, ctx, nc, G, q, gout, q, dim)
+        _gout(syn0, ctx, nc, G, tgt, nt, gout, brows, dim)
         for q in range(nt):
             t = tgt[q]
             for k in range(dim):
                 syn1[t, k] += gout[q, k]
-    else:  # reads only syn0, which changes below
-        q = 0
-        while q + 1 < nt:
-            _add_gout2(syn0, ctx, nc, G, q, syn1, tgt[q], tgt[q + 1], dim)
-            q += 2
-        if q < nt:
-            _add_gout(syn0, ctx, nc, G, q, syn1, tgt[q], dim)
+    else:  # in place: reads only syn0, which changes below
+        _gout(syn0, ctx, nc, G, tgt, nt, syn1, tgt, dim)
     for p in range(nc):
         c = ctx[p]
         for k in range(dim):
@@ -272,6 +211,7 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
     G = np.zeros((nc_max + 1, nt_max), np.float32)  # + a scratch row (_gin)
     gin = np.zeros((nc_max + 1, dim), np.float32)
     gout = np.empty((nt_max if tied else 0, dim), np.float32)
+    brows = np.arange(nt_max)  # the buffer's rows
     r = np.uint64(seed)
     uw = np.uint64(window)
     loss = 0.0
@@ -318,10 +258,10 @@ def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, 
             # the window's update, compiled for a few dims with the row length a constant
             # (the tail of a row is unrolled: 1.13x at dim 100) and for any other
             if dim == 100:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, 100)
+                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 100)
             elif dim == 300:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, 300)
+                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 300)
             else:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, alpha, tied, dim)
+                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, dim)
             pairs += nc
     return loss, total, pairs
