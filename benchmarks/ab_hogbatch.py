@@ -14,6 +14,10 @@ process, on the same encoded corpus and the same starting weights (trained once 
 part of the corpus), runs interleaved, CPU time, medians of ``--runs``; also prints the loss
 per pair and the number of pairs (equal when the draws are).
 
+``--fold``: the working tree's kernel without subsampling on the full vocabulary and on the
+same ids folded onto 1,000 words (both matrices then fit in L2): the share of the time that
+is cache misses on the rows.
+
 ``--quality REV``: `firth train --model sg` from a copy of revision REV (``git archive``) and
 from the working tree, ``--q-epochs`` epochs, 2 workers, seeds ``--q-seeds``, on the
 ``--words`` corpus, each training under the heavy lock; vectors judged as in
@@ -165,6 +169,41 @@ def quality(corpus: Path, rev: str, epochs: int, seeds: list[int]) -> None:
             print(f"| {name} | {seed} | {wall:.1f} | {q['google_acc']:.2f} | {q['ws353_spearman']:.3f} |")
 
 
+def fold(corpus: Path, words: int, runs: int) -> None:
+    import numpy as np
+
+    from firth.train.corpus import encode_corpus
+    from firth.train.vocab import Vocab
+    from firth.train.word2vec.hogbatch import train_sg_batch
+
+    enc = encode_corpus(str(corpus))
+    vocab, mapping = Vocab.from_counts(enc.words, enc.counts, 5)
+    enc.remap(mapping)
+    ids, offsets = np.asarray(enc.ids), np.asarray(enc.offsets)
+    ns = int(np.searchsorted(offsets, words))
+    folded = (ids % 1000).astype(np.int32)
+    small = Vocab([str(i) for i in range(1000)], np.bincount(folded, minlength=1000) + 1)
+    cases = {f"full vocabulary ({len(vocab):,} words)": (ids, len(vocab), vocab.noise_table(0.75)),
+             "ids folded onto 1,000 words": (folded, 1000, small.noise_table(0.75))}
+    res: dict[str, list[float]] = {}
+    for r in range(runs):
+        for name, (ii, V, (prob, alias)) in cases.items():
+            rng = np.random.default_rng(1)
+            w0 = ((rng.random((V, 100), dtype=np.float32) - 0.5) / 100).astype(np.float32)
+            args = (ii, offsets, 0, ns, w0, np.zeros_like(w0), np.ones(V, np.float32), prob, alias, 5, 5, 0.025, 0.0001)
+            if r == 0:
+                train_sg_batch(*args[:3], 2, *args[4:], np.uint64(1))  # cache load outside the timing
+            t = time.process_time()
+            train_sg_batch(*args, np.uint64(7))
+            res.setdefault(name, []).append(time.process_time() - t)
+    full = statistics.median(next(iter(res.values())))
+    print(f"\n{offsets[ns]:,} words, no subsampling, 1 thread, CPU s, medians of {runs}\n")
+    print("| rows | CPU s | time saved |\n|---|---|---|")
+    for name, v in res.items():
+        print(f"| {name} | {statistics.median(v):.3f} | {1 - statistics.median(v) / full:.0%} |")
+    enc.close()
+
+
 def make_small() -> Path:
     return ROOT.parent / "shared" / "data" / "corpora" / "small" / "en-100k.txt"
 
@@ -183,12 +222,13 @@ def main(argv=None) -> int:
     ap.add_argument("--ab", metavar="REV", help="compare the kernel of git revision REV with the working tree's")
     ap.add_argument("--ab-words", type=int, default=1_000_000, help="--ab: words of the corpus trained per run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--fold", action="store_true", help="cache-miss share: full vocabulary vs 1,000 words")
     ap.add_argument("--quality", metavar="REV", help="train with REV's firth and the working tree's, score both")
     ap.add_argument("--q-epochs", type=int, default=5)
     ap.add_argument("--q-seeds", default="1,2")
     a = ap.parse_args(argv)
-    if not (a.stages or a.ab or a.quality):
-        ap.error("give --stages, --ab REV and/or --quality REV")
+    if not (a.stages or a.ab or a.quality or a.fold):
+        ap.error("give --stages, --ab REV, --fold and/or --quality REV")
     from bench_word2vec import make_corpus
 
     corpus = make_corpus(a.words)
@@ -197,6 +237,8 @@ def main(argv=None) -> int:
         stages(corpus, [int(t) for t in a.threads.split(",")], a.runs)
     if a.ab:
         ab(corpus, a.ab, a.ab_words, a.runs)
+    if a.fold:
+        fold(corpus, a.ab_words, a.runs)
     if a.quality:
         quality(corpus, a.quality, a.q_epochs, [int(x) for x in a.q_seeds.split(",")])
     return 0
