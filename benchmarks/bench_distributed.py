@@ -60,13 +60,19 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     if ranks == 0:  # the single process, no torch
         cmd = [PY, "-m", "firth", *common]
     else:
+        hot = re.fullmatch(r"hot([\d.]+)", mode)  # hot16: --sync-mode hot --sync-hot 16
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
-               "--distributed", "--sync-words", str(sync_words), "--sync-mode", mode, "--sync-rare", str(sync_rare),
-               "--sync-wire", wire]
+               "--distributed", "--sync-mode", "hot" if hot else mode, "--sync-rare", str(sync_rare), "--sync-wire", wire]
+        if hot:
+            cmd += ["--sync-hot", hot.group(1)]
+        if sync_words:  # else firth's default: 100,000 words / the number of ranks
+            cmd += ["--sync-words", str(sync_words)]
         cmd.remove("-q")  # rank 0's summary line carries the sync figures
     env = dict(os.environ, OMP_NUM_THREADS="1")
     wall, p = timed(cmd, env, use_lock)
     r = {"wall_s": round(wall, 2)}
+    if ranks:
+        r["words_per_rank_per_sync"] = sync_words or 100_000 // ranks  # firth's default when not given
     m = re.search(r"(\d+) syncs, ([\d.]+) MiB per sync per rank", p.stderr)
     if m:
         r.update(syncs=int(m.group(1)), mib_per_sync_per_rank=float(m.group(2)),
@@ -92,7 +98,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
-    ap.add_argument("--sync-words", default="100000")
+    ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
     ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched (comma-separated)")
     ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
     ap.add_argument("--sync-rare", default="0", help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync)")
@@ -101,7 +107,10 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--speed", action="store_true", help="whole-process words/s: 2 ranks vs the single process, --runs each, interleaved")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--configs", default=None,
+                    help="--speed: 2-rank configurations SYNC_WORDS:SYNC_RARE:WIRE, comma-separated (e.g. 0:0:float32,0:4:bfloat16)")
     ap.add_argument("--no-lock", action="store_true")
+    ap.add_argument("--hold-lock", action="store_true", help="hold the shared lock across all training runs (judge after)")
     ap.add_argument("--log", default=None, help="append each result as a JSON line")
     a = ap.parse_args(argv)
     corpus = make_corpus(a.words or None)
@@ -119,39 +128,66 @@ def main(argv=None):
     syncs = [int(x) for x in a.sync_words.split(",")]
     rares = [float(x) for x in a.sync_rare.split(",")]
     if a.speed:
+        # every configuration (sync words x rare x wire) against the single process, interleaved, all
+        # runs under one hold of the shared lock (the machine's state is the same for all of them);
+        # the first run of each configuration is then judged for quality, outside the lock
         words = a.words * a.epochs
-        times = {0: [], 2: []}
-        splits = []
-        for k in range(a.runs):
-            for ranks in (0, 2):
-                r = run_firth(corpus, tmp / f"speed-{ranks}-{k}.bin", ranks, a, syncs[0], a.mode.split(",")[0], use_lock,
-                              rares[0], a.wire.split(",")[0])
-                times[ranks].append(r["wall_s"])
-                if ranks:
-                    splits.append(r.get("per_rank"))
-                    print(json.dumps({"run": k, **r}), flush=True)
-        m0, m2 = statistics.median(times[0]), statistics.median(times[2])
-        log({"what": "speed", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
-             "single_s": times[0], "two_ranks_s": times[2], "single_words_per_s": round(words / m0),
-             "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": syncs[0],
-             "sync_rare": rares[0], "mode": a.mode.split(",")[0], "wire": a.wire.split(",")[0], "per_rank_splits": splits})
+        confs = ([(int(x), float(y), z) for x, y, z in (c.split(":") for c in a.configs.split(","))] if a.configs
+                 else [(sw, rare, wire) for sw in syncs for rare in rares for wire in a.wire.split(",")])
+        mode = a.mode.split(",")[0]
+        times = {c: [] for c in [None, *confs]}
+        splits = {c: [] for c in confs}
+        with lock(use_lock):
+            for k in range(a.runs):
+                r = run_firth(corpus, tmp / f"speed-0-{k}.bin", 0, a, 0, mode, False)
+                times[None].append(r["wall_s"])
+                for j, (sw, rare, wire) in enumerate(confs):
+                    r = run_firth(corpus, tmp / f"speed-2-{j}-{k}.bin", 2, a, sw, mode, False, rare, wire)
+                    times[(sw, rare, wire)].append(r["wall_s"])
+                    splits[(sw, rare, wire)].append(r.get("per_rank"))
+                    print(json.dumps({"run": k, "sync_words": sw, "sync_rare": rare, "wire": wire, **r}), flush=True)
+        m0 = statistics.median(times[None])
+        for j, c in enumerate(confs):
+            m2 = statistics.median(times[c])
+            q = evaluate(tmp / f"speed-2-{j}-0.bin")
+            log({"what": "speed", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
+                 "single_s": times[None], "two_ranks_s": times[c], "single_words_per_s": round(words / m0),
+                 "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": c[0],
+                 "sync_rare": c[1], "wire": c[2], "mode": mode, "per_rank_splits": splits[c],
+                 "google_acc": q["google_acc"], "ws353_spearman": q["ws353_spearman"]})
         return
-    base = None
-    for ranks in [int(x) for x in a.ranks.split(",")]:
-        for sw, rare in ([(x, y) for x in syncs for y in rares] if ranks > 0 else [(0, 0.0)]):
-            for mode, wire in ([(x, y) for x in a.mode.split(",") for y in a.wire.split(",")] if ranks > 0 else [("-", "-")]):
-                out = tmp / f"v-{ranks}-{sw}-{rare}-{mode}-{wire}.bin"
-                r = run_firth(corpus, out, ranks, a, sw, mode, use_lock, rare, wire)
-                r.update(evaluate(out))
-                r.update({"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words, "epochs": a.epochs,
-                          "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-                if ranks == 1 and sw == syncs[0] or ranks == 0:
-                    base = base or r
-                if base is not None and r is not base:
-                    r["d_google"] = round(r["google_acc"] - base["google_acc"], 2)
-                    r["d_ws353"] = round(r["ws353_spearman"] - base["ws353_spearman"], 4)
-                log(r)
+    plan = [(ranks, sw, rare, mode, wire)
+            for ranks in [int(x) for x in a.ranks.split(",")]
+            for sw, rare in ([(x, y) for x in syncs for y in rares] if ranks > 0 else [(0, 0.0)])
+            for mode, wire in ([(x, y) for x in a.mode.split(",") for y in a.wire.split(",")] if ranks > 0 else [("-", "-")])]
 
+    def one(ranks, sw, rare, mode, wire, locked):
+        out = tmp / f"v-{ranks}-{sw}-{rare}-{mode}-{wire}.bin"
+        r = {"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words,
+             "epochs": a.epochs, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        try:
+            r.update(run_firth(corpus, out, ranks, a, sw, mode, locked, rare, wire))
+        except SystemExit as e:  # e.g. diverged: recorded, the other runs go on
+            r["failed"] = [x.strip()[-200:] for x in str(e).splitlines() if "FloatingPointError:" in x or "firth: error" in x][-1:]
+        return r, out
+
+    if a.hold_lock:  # all training runs under one hold of the lock, then the (slow) judging after it
+        with lock(use_lock):
+            done = [one(*p, False) for p in plan]
+    else:
+        done = None
+    base = None
+    for k, p in enumerate(plan):
+        r, out = done[k] if done else one(*p, use_lock)
+        ranks, sw = p[0], p[1]
+        if "failed" not in r:
+            r.update(evaluate(out))
+            if ranks == 1 and sw == syncs[0] or ranks == 0:
+                base = base or r
+            if base is not None and r is not base:
+                r["d_google"] = round(r["google_acc"] - base["google_acc"], 2)
+                r["d_ws353"] = round(r["ws353_spearman"] - base["ws353_spearman"], 4)
+        log(r)
 
 if __name__ == "__main__":
     main()

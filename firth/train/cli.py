@@ -41,13 +41,17 @@ def register(sub) -> None:
     p.add_argument("--distributed", action="store_true",
                    help="one rank of a torchrun job (torchrun --nproc-per-node N -m firth train ... --distributed): "
                         "each rank reads its byte range of the corpus, the ranks keep one model (docs/distributed.md)")
-    p.add_argument("--sync-words", type=int, default=50_000,
+    p.add_argument("--sync-words", type=int, default=None,
                    help="--distributed: words each rank trains between two synchronisations of the model "
-                        "(default 50,000: quality kept at 2-8 ranks, docs/distributed.md)")
-    p.add_argument("--sync-mode", choices=["sum", "mean", "touched"], default="sum",
+                        "(default 100,000 / the number of ranks: docs/distributed.md)")
+    p.add_argument("--sync-mode", choices=["sum", "mean", "touched", "hot"], default="sum",
                    help="--distributed: add the ranks' updates (as Hogwild threads do), average them (model averaging, "
                         "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
-                        "that changed it (docs/distributed.md)")
+                        "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others "
+                        "(docs/distributed.md)")
+    p.add_argument("--sync-hot", type=float, default=16.0,
+                   help="--sync-mode hot: a word expected at least this many times between two syncs, in all ranks' "
+                        "text together, has its rows averaged (default 16)")
     p.add_argument("--sync-rare", type=float, default=0.0,
                    help="--distributed: sync a word's rows about once per this many of its expected occurrences "
                         "(all ranks), rare words less often than hot ones, every row at an epoch's end "
@@ -108,7 +112,7 @@ def cmd_train(args) -> int:
         torchrun_env()
         return run(make_trainer(args), args.corpus, args.output, fmt=args.format, checkpoint=args.checkpoint,
                    sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet,
-                   sync_rare=args.sync_rare, wire=args.sync_wire)
+                   sync_rare=args.sync_rare, wire=args.sync_wire, sync_hot=args.sync_hot)
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)

@@ -42,8 +42,12 @@ from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_share
 from firth.train.sync import DeltaSync, sync_periods
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-SYNC_WORDS = 50_000  # words per rank between two syncs (measured: benchmarks/RESULTS.md, docs/distributed.md)
+# words all ranks together train between two syncs; each rank trains this / world size (measured:
+# benchmarks/RESULTS.md, docs/distributed.md: summed updates overshoot on the hot rows when each
+# rank trains a fixed number of words, so the per-rank interval shrinks as ranks are added)
+SYNC_GLOBAL_WORDS = 100_000
 SYNC_WIRE = "float32"
+SYNC_HOT = 16.0  # --sync-mode hot: rows of words expected this often per sync (all ranks' text) are averaged
 SYNC_RARE = 0.0  # a word's rows are synced about once per this many of its expected occurrences; 0 = at every sync
 TIMEOUT_S = 900
 FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
@@ -342,12 +346,14 @@ def _maybe_fault(rank: int, epoch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum", progress=None,
-          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE) -> dict:
+def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str = "sum", progress=None,
+          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT) -> dict:
     """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
     ``comm``. Returns the synchronisation figures (syncs, bytes)."""
     if trainer.vocab is not None:
         raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
+    if sync_words is None:
+        sync_words = max(1, SYNC_GLOBAL_WORDS // comm.size)
     if not (isinstance(sync_words, int) and sync_words >= 1):
         raise FirthError(f"--sync-words: must be an integer >= 1, got {sync_words!r}")
     if not (isinstance(sync_rare, (int, float)) and 0 <= sync_rare < math.inf):
@@ -365,7 +371,10 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, 
     # a rare row waits at most until the epoch's last sync, which carries every row
     periods = sync_periods(trainer.vocab.counts, max(len(m) for m in mats), comm.size * sync_words,
                            global_words, float(sync_rare), 1 << (syncs.bit_length() - 1))
-    sync = DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire)
+    hot = None
+    if mode == "hot":  # words expected >= sync_hot times between two syncs in all ranks' text
+        hot = trainer.vocab.counts * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
+    sync = DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot)
     runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
                           _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
     job = trainer._job_fn()
@@ -418,21 +427,22 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int = SYNC_WORDS, 
         "sync_phase_seconds": {k: round(v, 3) for k, v in sync.seconds.items()},
         "sync_rare": sync_rare,
         "sync_wire": wire,
+        "hot_rows": None if hot is None else int(hot.sum()),
         "rows_per_period": {str(p): int(n) for p, n in zip(*np.unique(periods, return_counts=True))},
         "global_words_per_epoch": global_words,
     }
 
 
-def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int = SYNC_WORDS, mode: str = "sum",
+def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int | None = None, mode: str = "sum",
         timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float = SYNC_RARE,
-        wire: str = SYNC_WIRE) -> int:
+        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch
     comm = TorchComm(timeout_s)
     t0 = time.perf_counter()
     try:
         stats = train(trainer, corpus, comm, checkpoint=checkpoint, sync_words=sync_words, mode=mode,
-                      progress=not quiet, sync_rare=sync_rare, wire=wire)
+                      progress=not quiet, sync_rare=sync_rare, wire=wire, sync_hot=sync_hot)
         if not quiet:  # where each rank's time went (benchmarks/bench_distributed.py reads these lines)
             print(f"rank {comm.rank}: vocabulary {trainer.vocab_seconds:.2f} s, training {trainer.train_seconds:.2f} s "
                   f"of which syncs {stats['sync_seconds']:.2f} s "

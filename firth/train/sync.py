@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-MODES = ("sum", "mean", "touched")
+MODES = ("sum", "mean", "touched", "hot")
 WIRES = ("float32", "bfloat16")
 CHUNK_ROWS = 1 << 14  # rows compared at a time (bounds the temporary boolean array)
 
@@ -78,7 +78,7 @@ class DeltaSync:
     due keeps its update in ``M - B`` until its turn; ``full=True`` syncs every row (the last
     sync of an epoch, so checkpoints and the output hold everything)."""
 
-    def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32"):
+    def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32", hot=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         uniq = []
@@ -92,6 +92,9 @@ class DeltaSync:
         self.mode = mode
         if wire not in WIRES:
             raise ValueError(f"wire must be one of {', '.join(WIRES)}, got {wire!r}")
+        if mode == "hot" and hot is None:
+            raise ValueError("mode 'hot' needs the hot rows (a boolean per row)")
+        self.hot = None if hot is None else np.asarray(hot, bool)  # mode hot: these rows averaged, the others summed
         self.wire = wire  # bfloat16: deltas travel rounded to 16 bits, summed into the float32 model
         self.base = [m.copy() for m in uniq]
         self.periods = None
@@ -168,10 +171,17 @@ class DeltaSync:
                 d /= np.float32(self.comm.size)
             elif self.mode == "touched":  # the flags hold how many ranks changed each row
                 d /= counts.astype(np.float32)[:, None]
+            elif self.mode == "hot":  # hot rows: the mean over the ranks that changed them; others: the sum
+                h = np.zeros(len(idx), bool)
+                inside = idx < len(self.hot)
+                h[inside] = self.hot[idx[inside]]
+                d[h] /= counts[h].astype(np.float32)[:, None]
             new = base[idx] + d
             if not np.isfinite(new).all():
                 bad = int(idx[np.flatnonzero(~np.isfinite(new).all(axis=1))[0]])
-                hint = "; lower --alpha or --sync-words, or use --sync-mode touched" if self.mode == "sum" and self.comm.size > 2 else "; lower --alpha"
+                hint = "; lower --alpha"
+                if self.mode == "sum" and self.comm.size > 2:  # summed stale updates of hot rows overshoot
+                    hint = "; lower --alpha or --sync-words, or use --sync-mode touched"
                 raise FloatingPointError(f"row {bad} became NaN or infinite in training{hint}")
             m[idx] = new
             base[idx] = new
@@ -188,9 +198,9 @@ class DeltaSync:
     def _reduce_flags(self, flags: np.ndarray) -> None:
         """Every rank's changed-row flags combined in place: the union (max), or for
         ``touched`` the number of ranks that changed each row (a sum; uint8 holds 255)."""
-        if self.mode == "touched":
+        if self.mode in ("touched", "hot"):
             if self.comm.size > 255:
-                raise ValueError("sync mode 'touched' counts ranks in one byte: at most 255 ranks")
+                raise ValueError(f"sync mode {self.mode!r} counts ranks in one byte: at most 255 ranks")
             self.comm.all_reduce_sum(flags)
         else:
             self.comm.all_reduce_max(flags)
@@ -209,7 +219,7 @@ def to_bfloat16(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), x, out).astype(np.float32)
 
 
-def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum") -> np.ndarray:
+def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum", hot=None) -> np.ndarray:
     """The oracle: ``base + sum over ranks of (model_r - base)`` over whole matrices (``mean``:
     divided by the number of ranks; ``touched``: each row by the number of ranks whose row
     differs from ``base``), summed in rank order."""
@@ -222,4 +232,6 @@ def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum"
         delta /= np.float32(len(models))
     elif mode == "touched":
         delta /= np.maximum(touched, 1)[:, None]
+    elif mode == "hot":
+        delta /= np.where(np.asarray(hot, bool), np.maximum(touched, 1), 1)[:, None]
     return base + delta

@@ -71,7 +71,7 @@ def test_changed_rows_flags_exactly_the_rows_that_differ():
     assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize("mode", ["sum", "mean", "touched"])
+@pytest.mark.parametrize("mode", ["sum", "mean", "touched", "hot"])
 @pytest.mark.parametrize("size", [2, 3])
 def test_delta_sync_equals_the_whole_matrix_oracle(size, mode):
     rng = np.random.default_rng(size)
@@ -80,10 +80,11 @@ def test_delta_sync_equals_the_whole_matrix_oracle(size, mode):
     # each rank changes its own rows, some rows by several ranks, most by none
     edits = [[rng.choice(V, 60, replace=False) for _ in range(2)] for _ in range(size)]
     steps = [[rng.normal(size=(60, d)).astype(np.float32) for _ in range(2)] for _ in range(size)]
+    hot = np.arange(V) < 100  # mode hot: the first 100 rows averaged
 
     def rank(comm, r):
         mats = [m.copy() for m in start]
-        sync = DeltaSync(mats, comm, mode=mode)
+        sync = DeltaSync(mats, comm, mode=mode, hot=hot)
         for k in range(2):
             mats[k][edits[r][k]] += steps[r][k]
         trained = [m.copy() for m in mats]
@@ -92,7 +93,7 @@ def test_delta_sync_equals_the_whole_matrix_oracle(size, mode):
 
     out = _run_ranks(size, rank)
     for k in range(2):
-        want = reference_sync([o[1][k] for o in out], start[k], mode=mode)
+        want = reference_sync([o[1][k] for o in out], start[k], mode=mode, hot=hot)
         for mats, _, sync in out:
             assert np.array_equal(mats[k], want)  # bit-identical on every rank
             assert np.array_equal(sync.base[k], want)
