@@ -8,12 +8,16 @@ its parameters one by one, before issue 12 grouped them) train the same encoded 
 (the first ``--words`` words of en-mix) from the same initial matrices, one thread,
 alternating (and which goes first), ``--runs`` times each. Prints the medians of the training words/s (CPU time
 of the thread), their ratio (new / old), and whether both gave bit-identical matrices and
-loss (they should: the grouped kernels only moved code into inlined helpers).
+loss (they should: the grouped kernels only moved code into inlined helpers), and how many
+``NRT_incref`` calls each compiled kernel makes outside its entry block (a reference count
+taken inside the loops is an atomic add per pair or word: inlined helpers must not add any;
+the kernels are recompiled without the cache for this).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import importlib.util
 import statistics
 import subprocess
@@ -38,6 +42,19 @@ def old_module(rev: str, path: str, name: str, tmp: Path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def loop_increfs(disp, args) -> int:
+    """NRT_incref calls outside the entry block of the kernel's main LLVM function."""
+    import numba
+
+    opts = {k: v for k, v in disp.targetoptions.items() if k not in ("cache", "nopython")}
+    fresh = numba.njit(**opts)(disp.py_func)
+    fresh(*args)
+    ir = list(fresh.inspect_llvm().values())[0]
+    main = max(re.split(r"\ndefine ", ir), key=len)
+    blocks = re.split(r"\n(?=[\w.$-]+:)", main)
+    return sum(b.count("@NRT_incref(") for b in blocks[1:] if not b.startswith(("entry:", "B0:")))
 
 
 def main():
@@ -73,6 +90,18 @@ def main():
     with tempfile.TemporaryDirectory(prefix="firth-ab-") as tmp:
         OW = old_module(args.base, "firth/train/word2vec/kernels.py", "ab_old_w2v_kernels", Path(tmp))
         OF = old_module(args.base, "firth/train/fasttext/kernels.py", "ab_old_ft_kernels", Path(tmp))
+        tiny = Job(0, 1, 0.025, 0.025, np.uint64(1))
+        w1, w2, w3 = base0[:V].copy(), np.zeros((V, d), np.float32), base0.copy()
+        refs = {  # name: (new kernel, its args, old kernel, its args)
+            "word2vec SG (pairs)": (WK.train_sg_pairs, (sents, tiny, w1, w2, sampling),
+                                    OW.train_sg_pairs, (*sents, 0, 1, w1, w2, *old_args, *tiny[2:])),
+            "word2vec CBOW (mean)": (WK.train_cbow, (sents, tiny, w1, w2, sampling, True),
+                                     OW.train_cbow, (*sents, 0, 1, w1, w2, *old_args, *tiny[2:], True)),
+            "fastText SG": (FK.train_ft_sg, (sents, tiny, w3, w2, sub, sampling),
+                            OF.train_ft_sg, (*sents, 0, 1, w3, w2, off, rows, scale, *old_args, *tiny[2:])),
+            "fastText CBOW": (FK.train_ft_cbow, (sents, tiny, w3, w2, sub, sampling),
+                              OF.train_ft_cbow, (*sents, 0, 1, w3, w2, off, rows, *old_args, *tiny[2:])),
+        }
         cases = {  # name: (new call, old call, rows of syn0)
             "word2vec SG (pairs)": (lambda j, a, b: WK.train_sg_pairs(sents, j, a, b, sampling),
                                     lambda j, a, b: OW.train_sg_pairs(*sents, j.s0, j.s1, a, b, *old_args, *j[2:]), V),
@@ -87,7 +116,8 @@ def main():
         }
         print(f"corpus: {enc.n_tokens:,} tokens, {V:,} words, dim {d}, window 5, negative 5, 1 thread; "
               f"old = {args.base}, medians of {args.runs}")
-        print("\n| kernel | old words/s | new words/s | new / old | identical |\n|---|---|---|---|---|")
+        print("\n| kernel | old words/s | new words/s | new / old | identical | increfs in loops (old, new) |\n"
+              "|---|---|---|---|---|---|")
         for name, (new, old, nrows) in cases.items():
             for fn in (new, old):  # compile (or load from cache) outside the timing
                 fn(Job(0, 1, 0.025, 0.025, np.uint64(1)), base0[:nrows].copy(), np.zeros((V, d), np.float32))
@@ -104,7 +134,10 @@ def main():
             if not same:
                 print("  differ:", outs["new"][0] - outs["old"][0], [float(np.abs(a - b).max()) for a, b in zip(outs["new"][1:], outs["old"][1:])])
             wo, wn = words / statistics.median(times["old"]), words / statistics.median(times["new"])
-            print(f"| {name} | {wo / 1e6:.3f}M | {wn / 1e6:.3f}M | {wn / wo:.3f} | {'yes' if same else 'NO'} |", flush=True)
+            kn, an, ko, ao = refs[name]
+            inc = f"{loop_increfs(ko, ao)}, {loop_increfs(kn, an)}"
+            print(f"| {name} | {wo / 1e6:.3f}M | {wn / 1e6:.3f}M | {wn / wo:.3f} | {'yes' if same else 'NO'} | {inc} |",
+                  flush=True)
     enc.close()
 
 

@@ -13,8 +13,13 @@
   sentence's learning rate and subsampled ids (``sentence``), the reduced window
   (``reduced_window``), a negative-sampling target (``ns_target``) and the negative-sampling
   update (``ns_step``). They are inlined into each kernel (``inline="always"``: Numba
-  splices their IR into the caller before compiling it), so a kernel compiles to the same
-  code as when they were written out in it.
+  splices their IR into the caller before compiling it), so a kernel compiles to the code
+  it had when they were written out in it. Two conditions keep it so (checked by counting
+  ``NRT_incref`` calls in the kernels' LLVM IR, see benchmarks/ab_kernels.py): the kernels
+  use ``error_model="numpy"`` (no ZeroDivisionError branches: with them, LLVM could not
+  remove the reference counting of the arrays passed to an inlined helper, an atomic add
+  per pair that cost 4-8%), and a helper's array arguments do not cross a branch of the
+  caller (``ns_step`` zeroes its ``grad`` itself).
 
 The tokenizer splits exactly as ``str.split()`` does (every character for which
 ``str.isspace()`` is true: ASCII whitespace, U+001C..U+001F, U+0085, U+00A0, U+1680,
@@ -486,13 +491,21 @@ def ns_target(d, positive, r, prob, alias):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def zero(v):
+    for k in range(v.shape[0]):
+        v[k] = 0.0
+
+
+@njit(nogil=True, cache=True, inline="always")
 def ns_step(h, positive, syn1, sampling, alpha, grad, loss, r):
     """One negative-sampling example: the input vector ``h`` scored against ``positive`` (label
     1) and ``sampling.negative`` noise draws (label 0). Each target's ``syn1`` row moves by
-    ``g * h`` and ``grad`` gains ``g * row`` (from the row before its update), with
-    ``g = alpha * (label - sigmoid(h . row))``. Returns (loss + this example's loss, r): the
-    running loss goes in and out so that it sums in the same order as word2vec.c's loop."""
+    ``g * h`` and ``grad`` (set to zero first) gains ``g * row`` (from the row before its
+    update), with ``g = alpha * (label - sigmoid(h . row))``. Returns (loss + this example's
+    loss, r): the running loss goes in and out so that it sums in the same order as
+    word2vec.c's loop."""
     dim = h.shape[0]
+    zero(grad)
     for d in range(sampling.negative + 1):
         t, label, r = ns_target(d, positive, r, sampling.prob, sampling.alias)
         if t < 0:
@@ -507,12 +520,6 @@ def ns_step(h, positive, syn1, sampling, alpha, grad, loss, r):
             grad[k] += g * syn1[t, k]
             syn1[t, k] += g * h[k]
     return loss, r
-
-
-@njit(nogil=True, cache=True, inline="always")
-def zero(v):
-    for k in range(v.shape[0]):
-        v[k] = 0.0
 
 
 @njit(nogil=True, cache=True, inline="always")

@@ -38,7 +38,7 @@ Subwords = namedtuple("Subwords", "off rows scale")
 Subwords.__doc__ = "Each word's rows of syn0: ``rows[off[w]:off[w + 1]]``, and ``scale`` (``subword_scale``)."
 
 
-@numba.njit(nogil=True, fastmath=True, cache=True)
+@numba.njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
     """fastText skip-gram: each context word is predicted from the centre word's subword mean.
 
@@ -51,7 +51,7 @@ def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
     """
     dim = syn0.shape[1]
     total, buf, r = job_start(sents, job)
-    h, grad, acc = np.zeros((3, dim), np.float32)
+    h, grad, acc = np.zeros(dim, np.float32), np.zeros(dim, np.float32), np.zeros(dim, np.float32)
     loss, pairs = 0.0, 0
     for s in range(job.s0, job.s1):
         n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
@@ -72,7 +72,6 @@ def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
             for j in range(lo, hi):
                 if j == i:
                     continue
-                zero(grad)
                 loss, r = ns_step(h, buf[j], syn1, sampling, alpha, grad, loss, r)
                 for k in range(dim):
                     acc[k] += grad[k]
@@ -83,9 +82,9 @@ def train_ft_sg(sents, job, syn0, syn1, sub, sampling):
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _context_mean(syn0, sub, buf, lo, hi, i, h):
-    """h = the mean of the subword rows of the context words buf[lo..hi-1] but i, as one
-    list (a row counts as often as it occurs). Returns the list's length."""
+def _context_rows_sum(syn0, sub, buf, lo, hi, i, h):
+    """h = the sum of the subword rows of the context words buf[lo..hi-1] but i, as one list
+    (a row counts as often as it occurs). Returns the list's length."""
     zero(h)
     cnt = 0
     for j in range(lo, hi):
@@ -93,27 +92,26 @@ def _context_mean(syn0, sub, buf, lo, hi, i, h):
             c = buf[j]
             add_rows(h, syn0, sub.rows, sub.off[c], sub.off[c + 1])
             cnt += sub.off[c + 1] - sub.off[c]
-    if cnt > 0:
-        scale_by(h, np.float32(1.0 / cnt))
     return cnt
 
 
-@numba.njit(nogil=True, fastmath=True, cache=True)
+@numba.njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def train_ft_cbow(sents, job, syn0, syn1, sub, sampling):
     """fastText CBOW: the centre word is predicted from the mean of all subword rows of all
     context words (a list: a row appears as often as it occurs); the hidden gradient is
     added to each of those entries, as Facebook's ``Model::update``. Returns (loss, words, examples)."""
     dim = syn0.shape[1]
     total, buf, r = job_start(sents, job)
-    h, grad = np.zeros((2, dim), np.float32)
+    h, grad = np.zeros(dim, np.float32), np.zeros(dim, np.float32)
     loss, examples = 0.0, 0
     for s in range(job.s0, job.s1):
         n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         for i in range(n):
             lo, hi, r = reduced_window(i, n, sampling.window, r)
-            if _context_mean(syn0, sub, buf, lo, hi, i, h) == 0:
+            cnt = _context_rows_sum(syn0, sub, buf, lo, hi, i, h)
+            if cnt == 0:
                 continue
-            zero(grad)
+            scale_by(h, np.float32(1.0 / cnt))
             loss, r = ns_step(h, buf[i], syn1, sampling, alpha, grad, loss, r)
             for j in range(lo, hi):
                 if j != i:

@@ -39,7 +39,7 @@ from numba import njit
 from firth.train.kernels import add_row, add_to_row, job_start, ns_step, reduced_window, scale_by, sentence, zero
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def train_sg_pairs(sents, job, syn0, syn1, sampling):
     """Skip-gram, classic word2vec.c per-pair updates: each context row predicts the centre
     word. ``sents``/``job``/``sampling``: ``firth.train.kernels.Sentences``/``Job``/``Sampling``.
@@ -55,7 +55,6 @@ def train_sg_pairs(sents, job, syn0, syn1, sampling):
                 if j == i:
                     continue
                 c = buf[j]
-                zero(neu1e)
                 loss, r = ns_step(syn0[c], buf[i], syn1, sampling, alpha, neu1e, loss, r)
                 add_to_row(syn0, c, neu1e)
                 pairs += 1
@@ -72,12 +71,12 @@ def _context_sum(syn0, buf, lo, hi, i, neu1):
     return hi - lo - 1
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def train_cbow(sents, job, syn0, syn1, sampling, cbow_mean):
     """CBOW with negative sampling: the context mean (or sum) predicts the centre word, and
     the hidden gradient is added to every context row. Returns (loss, words, examples)."""
     total, buf, r = job_start(sents, job)
-    neu1, neu1e = np.zeros((2, syn0.shape[1]), np.float32)
+    neu1, neu1e = np.zeros(syn0.shape[1], np.float32), np.zeros(syn0.shape[1], np.float32)
     loss, examples = 0.0, 0
     for s in range(job.s0, job.s1):
         n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
@@ -88,7 +87,6 @@ def train_cbow(sents, job, syn0, syn1, sampling, cbow_mean):
                 continue
             if cbow_mean:
                 scale_by(neu1, np.float32(1.0 / cw))
-            zero(neu1e)
             loss, r = ns_step(neu1, buf[i], syn1, sampling, alpha, neu1e, loss, r)
             for j in range(lo, hi):
                 if j != i:
