@@ -121,7 +121,10 @@ def _input_step(W_in, ids, a, b, grad, inv):
             W_in[r, j] += grad[j]
 
 
-@njit(cache=True)
+# The steps compile with error_model="numpy" (no ZeroDivisionError branches; n, z > 0 here):
+# with those branches LLVM cannot drop the reference counting of the arrays passed to the
+# inlined helpers above (see firth/train/kernels.py; benchmarks/ab_tasks_kernels.py).
+@njit(cache=True, error_model="numpy")
 def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
     inv = _mean_features(W_in, ids, a, b, hidden)
     _softmax(logits, _scores(W_out, hidden, logits))
@@ -135,7 +138,7 @@ def _sgd_example(W_in, W_out, ids, a, b, y, lr, hidden, grad, logits):
     return loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ova_example(W_in, W_out, ids, a, b, label_ids, la, lb, lr, hidden, grad):
     """One-vs-all step: label_ids[la:lb] are the example's labels."""
     inv = _mean_features(W_in, ids, a, b, hidden)
