@@ -20,6 +20,16 @@ Google analogies over the 30,000 most frequent words (gensim's judge, case-insen
 
 (``--only`` runs one side; the table then holds the sides that have run, fastText's taken from
 an earlier run when there is one: on all of en-mix fastText takes ~25 min at 2 threads.)
+
+Run-to-run spread (issue 18: is a gap noise?): ``--seeds 1,2,3`` gives run r the seed seeds[r]
+on both sides (firth ``--seed``, fastText ``seed=``; with 2 threads neither is deterministic
+anyway) and judges every run, printing each and the median; ``--sample 1e-3`` gives both sides
+that threshold instead of the default; ``--one-line`` writes the prefix as one line (as all of
+en-mix is), so that firth cuts it into 10,000-token sentences and fastText into 1,024-token
+chunks. ``--judge MODEL...`` only judges models already written (no training, no lock needed
+beyond the judge's few seconds).
+
+    flock /tmp/firth-heavy.lock .venv/bin/python benchmarks/bench_fasttext_defaults.py --seeds 1,2,3
 """
 
 from __future__ import annotations
@@ -48,34 +58,66 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default="/tmp/firth-bench-fasttext")
     ap.add_argument("--only", choices=["firth", "fasttext"], default=None,
                     help="run one side only; the other side's timings and model are read from an earlier run")
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated seeds, one run each (both sides); every run is judged")
+    ap.add_argument("--sample", type=float, default=None, help="sampling threshold for both sides (default: theirs, 1e-4)")
+    ap.add_argument("--one-line", action="store_true", help="the prefix as one line (as all of en-mix is)")
+    ap.add_argument("--judge", nargs="+", default=None, metavar="MODEL", help="only judge these models")
     a = ap.parse_args(argv)
+    if a.judge:
+        return judge_only(a.judge)
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    corpus = full_corpus(work / "en-mix.txt") if a.words == 0 else prepare_corpus(work / f"en-mix-{a.words}-1000.txt", a.words)
+    if a.words == 0:
+        corpus = full_corpus(work / "en-mix.txt")
+    else:
+        corpus = prepare_corpus(work / f"en-mix-{a.words}-1000.txt", a.words)
+        if a.one_line:
+            corpus = one_line(corpus, work / f"en-mix-{a.words}-oneline.txt")
+    seeds = [int(x) for x in a.seeds.split(",")] if a.seeds else None
+    if seeds:
+        a.runs = len(seeds)
     fb_model = "cbow" if a.cbow else "skipgram"
     ours = "fasttext-cbow" if a.cbow else "fasttext-sg"
-    out_f, out_b = work / f"defaults-{ours}-{a.words}.firth", work / f"defaults-fb-{fb_model}-{a.words}.bin"
+    tag = f"{a.words}" + (f"-t{a.sample:g}" if a.sample is not None else "") + ("-oneline" if a.one_line else "")
+    out_f, out_b = work / f"defaults-{ours}-{tag}.firth", work / f"defaults-fb-{fb_model}-{tag}.bin"
+    label = "defaults" if a.sample is None else f"defaults, t={a.sample:g}"
+
+    def firth_cmd(out, seed):
+        cmd = [sys.executable, "-m", "firth.cli", "train", str(corpus), "-o", str(out), "--model", ours,
+               "--workers", str(a.threads)]
+        cmd += ["--seed", str(seed)] if seed is not None else []
+        return cmd + (["--sample", repr(a.sample)] if a.sample is not None else [])
+
+    def fb_cmd(out, seed):
+        extra = (f", seed={seed}" if seed is not None else "") + (f", t={a.sample!r}" if a.sample is not None else "")
+        return [sys.executable, "-c", "import fasttext, sys\n"
+                f"m = fasttext.train_unsupervised({str(corpus)!r}, model={fb_model!r}, thread={a.threads}, verbose=0{extra})\n"
+                f"m.save_model({str(out)!r})\n"]
+
+    def out_of(path, r):  # one model per run when every run is judged
+        return path if seeds is None else path.with_name(f"{path.stem}-s{seeds[r]}{path.suffix}")
+
     systems = {
-        f"firth --model {ours} (defaults)": ([sys.executable, "-m", "firth.cli", "train", str(corpus), "-o", str(out_f),
-                                             "--model", ours, "--workers", str(a.threads)], out_f),
-        f"fastText {fb_model} (defaults)": ([sys.executable, "-c",
-                                             "import fasttext, sys\n"
-                                             f"m = fasttext.train_unsupervised({str(corpus)!r}, model={fb_model!r}, "
-                                             f"thread={a.threads}, verbose=0)\n"
-                                             f"m.save_model({str(out_b)!r})\n"], out_b),
+        f"firth --model {ours} ({label})": (firth_cmd, out_f),
+        f"fastText {fb_model} ({label})": (fb_cmd, out_b),
     }
     print(f"corpus {corpus}; {a.threads} threads; {a.runs} interleaved run(s)", flush=True)
     import json
 
     times: dict[str, list] = {k: [] for k in systems}
-    saved = work / f"defaults-times-{ours}-{a.words}-t{a.threads}.json"
+    saved = work / f"defaults-times-{ours}-{tag}-t{a.threads}.json"
     for r in range(a.runs):
-        for name, (cmd, _) in (list(systems.items()) if r % 2 == 0 else list(systems.items())[::-1]):
+        for name, (cmd, out) in (list(systems.items()) if r % 2 == 0 else list(systems.items())[::-1]):
             if a.only and not name.lower().startswith(a.only):
                 continue
-            wall, rss = run_child(cmd)
+            wall, rss = run_child(cmd(out_of(out, r), seeds[r] if seeds else None))
             times[name].append((wall, rss))
             print(f"run {r + 1} {name}: {wall:.1f} s, peak RSS {rss:.0f} MB", flush=True)
+    if seeds:
+        print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; every run judged")
+        return judge_only([str(out_of(out, r)) for name, (_, out) in systems.items()
+                           if not (a.only and not name.lower().startswith(a.only)) for r in range(a.runs)])
     if a.only:
         old = json.loads(saved.read_text()) if saved.exists() else {}
         times = {k: v or old.get(k, []) for k, v in times.items()}
@@ -112,6 +154,55 @@ def main(argv=None) -> int:
     tb = statistics.median(w for w, _ in times[b])
     print(f"speed: firth {tb / tf:.2f}x fastText's; peak memory firth / fastText "
           f"{max(m for _, m in times[f]) / max(m for _, m in times[b]):.2f}")
+    return 0
+
+
+def one_line(src: Path, out: Path) -> Path:
+    """``src`` with its lines joined into one (as all of en-mix is)."""
+    if not out.exists():
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(src.read_text(encoding="utf-8").replace("\n", " ").rstrip(" ") + "\n", encoding="utf-8")
+        tmp.replace(out)
+    return out
+
+
+def judge_only(models) -> int:
+    """Judge written models (each row, then per side the median); the same judge as above
+    plus the semantic / syntactic split of Google."""
+    from bench_fasttext import ANALOGY, SIM, read_pairs, similarity_score
+    from gensim.models import KeyedVectors as GKV
+
+    from firth.vectors import load_vectors
+
+    sets = [s for s in SETS if (SIM / f"{s}.tsv").exists()]
+    print("| model | " + " | ".join(sets) + " | Google | semantic | syntactic |")
+    print("|---|" + "---|" * (len(sets) + 3))
+    rows: dict[str, list] = {}
+    for m in models:
+        kv = load_vectors(m)
+        sims = [similarity_score(kv, read_pairs(SIM / f"{s}.tsv"))[0] for s in sets]
+        with tempfile.TemporaryDirectory() as td:
+            path = Path(td) / "vecs.txt"
+            kv.limit(30_000).save(path, format="word2vec-text")
+            g = GKV.load_word2vec_format(str(path), binary=False)
+            acc, secs = g.evaluate_word_analogies(str(ANALOGY), restrict_vocab=30_000, case_insensitive=True)
+
+        def part(ss):
+            n = sum(len(x["correct"]) + len(x["incorrect"]) for x in ss)
+            return sum(len(x["correct"]) for x in ss) / max(n, 1)
+
+        sections = [x for x in secs if x["section"] != "Total accuracy"]
+        syn = part([x for x in sections if x["section"].startswith("gram")])
+        sem = part([x for x in sections if not x["section"].startswith("gram")])
+        vals = sims + [100 * acc, 100 * sem, 100 * syn]
+        side = "fastText" if m.endswith(".bin") else "firth"
+        rows.setdefault(side, []).append(vals)
+        print(f"| {Path(m).name} | " + " | ".join(f"{v:.3f}" for v in sims) + f" | {100 * acc:.2f}% | {100 * sem:.2f}% | "
+              f"{100 * syn:.2f}% |", flush=True)
+    for side, vs in rows.items():
+        med = [statistics.median(col) for col in zip(*vs)]
+        print(f"| **{side} median of {len(vs)}** | " + " | ".join(f"{v:.3f}" for v in med[:len(sets)])
+              + " | " + " | ".join(f"{v:.2f}%" for v in med[len(sets):]) + " |")
     return 0
 
 
