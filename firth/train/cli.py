@@ -44,8 +44,9 @@ def register(sub) -> None:
     p.add_argument("--sync-words", type=int, default=None,
                    help="--distributed: words each rank trains between two synchronisations of the model "
                         "(default 100,000 / the number of ranks: docs/distributed.md)")
-    p.add_argument("--sync-mode", choices=["sum", "mean", "touched", "hot"], default="sum",
-                   help="--distributed: add the ranks' updates (as Hogwild threads do), average them (model averaging, "
+    p.add_argument("--sync-mode", choices=["sum", "mean", "touched", "hot"], default=None,
+                   help="--distributed (default: sum at 1-2 ranks, hot from 3): add the ranks' updates (as Hogwild "
+                        "threads do), average them (model averaging, "
                         "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
                         "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others "
                         "(docs/distributed.md)")
