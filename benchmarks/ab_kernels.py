@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--bucket", type=int, default=200_000, help="fastText hash buckets")
+    ap.add_argument("--only", default="", help="run only the kernels whose name contains this (e.g. SG)")
     args = ap.parse_args()
     from bench_word2vec import make_corpus
 
@@ -119,6 +120,8 @@ def main():
         print("\n| kernel | old words/s | new words/s | new / old | identical | increfs in loops (old, new) |\n"
               "|---|---|---|---|---|---|")
         for name, (new, old, nrows) in cases.items():
+            if args.only not in name:
+                continue
             for fn in (new, old):  # compile (or load from cache) outside the timing
                 fn(Job(0, 1, 0.025, 0.025, np.uint64(1)), base0[:nrows].copy(), np.zeros((V, d), np.float32))
             times = {"new": [], "old": []}
