@@ -62,7 +62,9 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     else:
         hot = re.fullmatch(r"hot([\d.]+)", mode)  # hot16: --sync-mode hot --sync-hot 16
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
-               "--distributed", "--sync-mode", "hot" if hot else mode, "--sync-rare", str(sync_rare), "--sync-wire", wire]
+               "--distributed", "--sync-rare", str(sync_rare), "--sync-wire", wire]
+        if mode != "default":  # default: firth's (sum at 1-2 ranks, hot from 3)
+            cmd += ["--sync-mode", "hot" if hot else mode]
         if hot:
             cmd += ["--sync-hot", hot.group(1)]
         if sync_words:  # else firth's default: 100,000 words / the number of ranks
@@ -99,7 +101,7 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched (comma-separated)")
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), default (comma-separated)")
     ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
     ap.add_argument("--sync-rare", default="0", help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync)")
     ap.add_argument("--model", default="sg")
