@@ -21,9 +21,9 @@ Google analogies over the 30,000 most frequent words (gensim's judge, case-insen
 (``--only`` runs one side; the table then holds the sides that have run, fastText's taken from
 an earlier run when there is one: on all of en-mix fastText takes ~25 min at 2 threads.)
 
-Run-to-run spread (issue 18: is a gap noise?): ``--seeds 1,2,3`` gives run r the seed seeds[r]
-on both sides (firth ``--seed``, fastText ``seed=``; with 2 threads neither is deterministic
-anyway) and judges every run, printing each and the median; ``--sample 1e-3`` gives both sides
+Run-to-run spread (issue 18: is a gap noise?): ``--seeds 1,2,3`` runs both sides once per seed
+(firth ``--seed``; fastText's Python module takes no seed, and with 2 threads neither side is
+deterministic anyway) and judges every run, printing each and the median; ``--sample 1e-3`` gives both sides
 that threshold instead of the default; ``--one-line`` writes the prefix as one line (as all of
 en-mix is), so that firth cuts it into 10,000-token sentences and fastText into 1,024-token
 chunks. ``--judge MODEL...`` only judges models already written (no training, no lock needed
@@ -90,7 +90,8 @@ def main(argv=None) -> int:
         return cmd + (["--sample", repr(a.sample)] if a.sample is not None else [])
 
     def fb_cmd(out, seed):
-        extra = (f", seed={seed}" if seed is not None else "") + (f", t={a.sample!r}" if a.sample is not None else "")
+        # the Python module takes no seed (train_unsupervised rejects it): its runs differ by thread timing
+        extra = f", t={a.sample!r}" if a.sample is not None else ""
         return [sys.executable, "-c", "import fasttext, sys\n"
                 f"m = fasttext.train_unsupervised({str(corpus)!r}, model={fb_model!r}, thread={a.threads}, verbose=0{extra})\n"
                 f"m.save_model({str(out)!r})\n"]
