@@ -169,15 +169,15 @@ def one_line(src: Path, out: Path) -> Path:
 
 def judge_only(models) -> int:
     """Judge written models (each row, then per side the median); the same judge as above
-    plus the semantic / syntactic split of Google."""
+    plus the semantic / syntactic split of Google and its family section."""
     from bench_fasttext import ANALOGY, SIM, read_pairs, similarity_score
     from gensim.models import KeyedVectors as GKV
 
     from firth.vectors import load_vectors
 
     sets = [s for s in SETS if (SIM / f"{s}.tsv").exists()]
-    print("| model | " + " | ".join(sets) + " | Google | semantic | syntactic |")
-    print("|---|" + "---|" * (len(sets) + 3))
+    print("| model | " + " | ".join(sets) + " | Google | semantic | syntactic | family |")
+    print("|---|" + "---|" * (len(sets) + 4))
     rows: dict[str, list] = {}
     for m in models:
         kv = load_vectors(m)
@@ -195,11 +195,12 @@ def judge_only(models) -> int:
         sections = [x for x in secs if x["section"] != "Total accuracy"]
         syn = part([x for x in sections if x["section"].startswith("gram")])
         sem = part([x for x in sections if not x["section"].startswith("gram")])
-        vals = sims + [100 * acc, 100 * sem, 100 * syn]
+        fam = part([x for x in sections if x["section"] == "family"])  # the most subsampled words (he, his, king)
+        vals = sims + [100 * acc, 100 * sem, 100 * syn, 100 * fam]
         side = "fastText" if m.endswith(".bin") else "firth"
         rows.setdefault(side, []).append(vals)
         print(f"| {Path(m).name} | " + " | ".join(f"{v:.3f}" for v in sims) + f" | {100 * acc:.2f}% | {100 * sem:.2f}% | "
-              f"{100 * syn:.2f}% |", flush=True)
+              f"{100 * syn:.2f}% | {100 * fam:.1f}% |", flush=True)
     for side, vs in rows.items():
         med = [statistics.median(col) for col in zip(*vs)]
         print(f"| **{side} median of {len(vs)}** | " + " | ".join(f"{v:.3f}" for v in med[:len(sets)])
