@@ -2,6 +2,6 @@
 
 import sys
 
-from firth.cli import main
+from firth.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

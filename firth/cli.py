@@ -9,6 +9,7 @@ heavy imports (numba kernels, torch) happen inside the command handlers, so that
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import signal
@@ -123,5 +124,17 @@ def main(argv=None) -> int:
             sys.stdout.reconfigure(errors=errors)
 
 
+def entry() -> int:
+    """The process entry point (console script, ``python -m firth``): ``main`` and then a
+    fast exit. Why: at interpreter exit the cyclic collector walks every object still alive
+    (Numba's and NumPy's module state, the vocabulary's strings): 0.3 s of a 3 s training
+    run. Freezing them first skips that walk; outputs are already closed and renamed by
+    then. Not done inside ``main``, which tests and embedders call in-process."""
+    rc = main()
+    sys.stdout.flush()
+    gc.freeze()
+    return rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
