@@ -64,6 +64,13 @@ def add_parser(sub, name: str, help: str, description: str | None = None):
     return sub.add_parser(name, help=help, description=description or help, formatter_class=_Formatter)
 
 
+def add_group(sub, name: str, help: str, dest: str, metavar: str = "ACTION"):
+    """A command with actions of its own (``firth lm train``): returns its subparsers."""
+    group = add_parser(sub, name, help).add_subparsers(dest=dest, metavar=metavar)
+    group.required = True
+    return group
+
+
 def _terminate(signum, frame):
     # SIGTERM (kill, systemd, a batch scheduler) unwinds like Ctrl-C, so every temporary
     # file and half-built output is removed by the same `finally`/`except` blocks.

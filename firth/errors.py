@@ -29,3 +29,13 @@ def check(condition, message):
     """Raise FirthError(message) unless condition holds (for option validation)."""
     if not condition:
         raise FirthError(message)
+
+
+def check_version(where, version, newest: int, corrupt: str) -> int:
+    """A saved file's format version: an int (``corrupt`` says what it means when it is not)
+    no newer than ``newest``, the version this firth writes; newer files ask for an upgrade."""
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FirthError(f"{where}: format version {version!r} is not a number; {corrupt}")
+    if version > newest:
+        raise FirthError(f"{where}: written by a newer firth (format version {version}); upgrade firth")
+    return version

@@ -26,12 +26,19 @@ def _cutoffs(text):
         raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated integers, e.g. 2000,10000") from None
 
 
-def register(sub):
+
+def _on_model(lsub, name: str, help: str):
+    """A sub-command whose first argument is a trained model directory."""
     from firth.cli import add_parser
 
-    pl = add_parser(sub, "lm", "word-level RNN language models (LSTM, GRU, S-RNN, sLSTM, mLSTM)")
-    lsub = pl.add_subparsers(dest="lm_command", metavar="ACTION")
-    lsub.required = True
+    p = add_parser(lsub, name, help)
+    p.add_argument("model", help="model directory from 'firth lm train'")
+    return p
+
+def register(sub):
+    from firth.cli import add_group, add_parser
+
+    lsub = add_group(sub, "lm", "word-level RNN language models (LSTM, GRU, S-RNN, sLSTM, mLSTM)", "lm_command")
 
     p = add_parser(lsub, "train", "train a language model (truncated BPTT, best model on --valid kept)")
     p.add_argument("train", metavar="TRAIN.txt", help="training text: tokens separated by spaces; <eos> added at line ends")
@@ -57,15 +64,13 @@ def register(sub):
             p.add_argument(opt, type=type(d), default=d, help=HELP[f.name])
     p.set_defaults(func=_train)
 
-    p = add_parser(lsub, "eval", "perplexity of a text (first line 'perplexity X'), tokens, out-of-vocabulary rate")
-    p.add_argument("model", help="model directory from 'firth lm train'")
+    p = _on_model(lsub, "eval", "perplexity of a text (first line 'perplexity X'), tokens, out-of-vocabulary rate")
     p.add_argument("text", metavar="TEXT", help="text file, same conventions as training")
     p.add_argument("--batch", type=int, default=10, help="parallel streams (each starts after an <eos>)")
     p.add_argument("--workers", type=int, default=1, help="torch threads")
     p.set_defaults(func=_eval)
 
-    p = add_parser(lsub, "generate", "sample text from a language model")
-    p.add_argument("model", help="model directory from 'firth lm train'")
+    p = _on_model(lsub, "generate", "sample text from a language model")
     p.add_argument("--prompt", default="", help="words to start from (unknown ones read as <unk>)")
     p.add_argument("--words", type=int, default=50, help="how many words to sample")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (<1: safer, >1: wilder)")
@@ -73,8 +78,7 @@ def register(sub):
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same text")
     p.set_defaults(func=_generate)
 
-    p = add_parser(lsub, "embeddings", "write the model's input embeddings as firth vectors")
-    p.add_argument("model", help="model directory from 'firth lm train'")
+    p = _on_model(lsub, "embeddings", "write the model's input embeddings as firth vectors")
     p.add_argument("-o", "--output", required=True, metavar="V.firth", help="vectors file to write (native format)")
     p.set_defaults(func=_embeddings)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from firth.errors import FirthError
+from firth.errors import FirthError, check_version
 from firth.io import atomic_dir, read_json, recover
 
 __all__ = ["save_model", "load_model", "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]
@@ -84,11 +84,7 @@ def load_model(path, build: Callable[[dict], nn.Module] | None = None, map_locat
     meta = read_json(cfg_file, "model config")
     if meta.get("format") != _FORMAT:
         raise FirthError(f"{cfg_file}: not a firth model config")
-    version = meta.get("version", 0)
-    if not isinstance(version, int):
-        raise FirthError(f"{cfg_file}: format version {version!r} is not a number; not a firth model config")
-    if version > _VERSION:
-        raise FirthError(f"{cfg_file}: saved by a newer firth (format version {meta['version']}); upgrade firth")
+    check_version(cfg_file, meta.get("version", 0), _VERSION, "not a firth model config")
     config = meta.get("config")
     if build is None:
         _builtin_builders()

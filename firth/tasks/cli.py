@@ -39,13 +39,12 @@ def _test_parser(sub, kind: str, help: str, data_metavar: str, data_help: str, f
 
 
 def register(sub):
-    from firth.cli import add_parser
+    from firth.cli import add_group, add_parser
     from firth.tasks.avg import AvgConfig  # the defaults (numpy at import; no numba, no torch)
 
     # ---------------------------------------------------------------- classify
-    pc = add_parser(sub, "classify", "text classification: label<TAB>text or fastText '__label__X text' files")
-    csub = pc.add_subparsers(dest="classify_command", metavar="ACTION")
-    csub.required = True
+    csub = add_group(sub, "classify", "text classification: label<TAB>text or fastText '__label__X text' files",
+                     "classify_command")
     p = add_parser(csub, "train", "train a classifier on label<TAB>text lines")
     p.add_argument("train", metavar="TRAIN.tsv",
                    help="training file, one 'label<TAB>text' per line, or fastText's '__label__X [__label__Y] text' "
@@ -75,9 +74,7 @@ def register(sub):
     p.set_defaults(func=_classify_predict)
 
     # ---------------------------------------------------------------- tag
-    pt = add_parser(sub, "tag", "sequence tagging (POS, chunking, NER): CoNLL column files")
-    tsub = pt.add_subparsers(dest="tag_command", metavar="ACTION")
-    tsub.required = True
+    tsub = add_group(sub, "tag", "sequence tagging (POS, chunking, NER): CoNLL column files", "tag_command")
     p = add_parser(tsub, "train", "train a biLSTM tagger on a CoNLL file (token first, tag in --column)")
     p.add_argument("train", metavar="TRAIN.conll", help="training file: one token per line, blank line between sentences")
     p.add_argument("--column", type=int, default=-1, help="the gold tag column (Python index; -1: the last)")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firth.errors import FirthError
+from firth.errors import FirthError, check_version
 from firth.io import atomic_write
 from firth.npyfile import check_shape, read_header
 from firth.text import Normalizer
@@ -146,11 +146,7 @@ def read_native(path, limit: int | None = None, mmap: bool = True) -> NativeData
             raise FirthError(f"{path}: firth.json is a JSON {type(header).__name__}, not an object; the file is corrupt")
         if header.get("format") != "firth-vectors":
             raise FirthError(f"{path}: not a firth vectors archive")
-        version = header.get("version", 0)
-        if not isinstance(version, int):
-            raise FirthError(f"{path}: firth.json: version {version!r} is not a number; the file is corrupt")
-        if version > NATIVE_VERSION:
-            raise FirthError(f"{path}: written by a newer firth (format version {header['version']}); upgrade firth")
+        check_version(path, header.get("version", 0), NATIVE_VERSION, "firth.json is corrupt")
         size = os.path.getsize(path)
         n = _header_int(path, header, "n_words", 0, size) if "n_words" in header else None
         dim = _header_int(path, header, "dim", 1, 1 << 20) if "dim" in header else None
