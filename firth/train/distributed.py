@@ -360,6 +360,8 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
         raise FirthError(f"--sync-words: must be an integer >= 1, got {sync_words!r}")
     if not (isinstance(sync_rare, (int, float)) and 0 <= sync_rare < math.inf):
         raise FirthError(f"--sync-rare: must be a number >= 0 (0: every touched row at every sync), got {sync_rare!r}")
+    if not (isinstance(sync_hot, (int, float)) and 0 < sync_hot < math.inf):
+        raise FirthError(f"--sync-hot: must be a number > 0 (expected occurrences between two syncs), got {sync_hot!r}")
     epochs = trainer.epochs
     build_vocab(trainer, corpus, comm)
     enc = trainer._encoded
