@@ -136,10 +136,12 @@ def entry() -> int:
     fast exit. Why: at interpreter exit the cyclic collector walks every object still alive
     (Numba's and NumPy's module state, the vocabulary's strings): 0.3 s of a 3 s training
     run. Freezing them first skips that walk; outputs are already closed and renamed by
-    then. Not done inside ``main``, which tests and embedders call in-process."""
+    then. Not done inside ``main``, which tests and embedders call in-process, nor once torch
+    is loaded (a DDP rank then aborted at exit in a test)."""
     rc = main()
     sys.stdout.flush()
-    gc.freeze()
+    if "torch" not in sys.modules:  # torch's threads (gloo) must be torn down by the normal exit:
+        gc.freeze()                 # frozen, a rank could abort ("terminate called ...")
     return rc
 
 
