@@ -345,18 +345,22 @@ class TempIds:
             pass
 
 
-def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTENCE_LENGTH, workdir=None) -> EncodedCorpus:
+def encode_corpus(source, normalizer=None, max_sentence_length: int = MAX_SENTENCE_LENGTH, workdir=None,
+                  workers: int = 1) -> EncodedCorpus:
     """Read ``source`` once: count words and write provisional ids to a temp file.
 
     ``source`` is a path, a list of paths, a ``Corpus``, or an iterable of token lists
     (in-memory sentences; ``normalizer`` is then applied to their tokens too). Files go
     through the Numba tokenizer unless the normaliser may drop tokens; the rest through
-    :class:`_IdWriter`.
+    :class:`_IdWriter`. With ``workers > 1`` files are tokenised by that many threads
+    (``firth.train.encode_parallel``): the same words, counts, ids and sentences.
     """
     paths, normalizer, limit = _resolve_source(source, normalizer, max_sentence_length)
     tmp = TempIds(workdir)
     try:
         if paths is not None and _fast_ok(normalizer):
+            if workers > 1:
+                return _encode_files_parallel(paths, normalizer, limit, tmp, tmp.path, int(workers))
             return _encode_files_fast(paths, normalizer, limit, tmp, tmp.path)
         vocab = _RawVocab(_normalize_fn(normalizer))
         with open(tmp.path, "wb") as out:
@@ -506,8 +510,7 @@ def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus
     raw_words = it.words()
     del it
     if n_tokens == 0:
-        where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
-        raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
+        _no_tokens(paths)
     raw_counts = np.zeros(len(raw_words), np.int64)
     with open(ids_path, "rb") as f:  # in chunks: the ids never all sit in this process's memory
         while True:
@@ -515,6 +518,26 @@ def _encode_files_fast(paths, normalizer, limit, tmp, ids_path) -> EncodedCorpus
             if not len(chunk):
                 break
             raw_counts += np.bincount(chunk, minlength=len(raw_words))
+    return _normalized(raw_words, raw_counts, offsets, n_tokens, normalizer, tmp, ids_path)
+
+
+def _no_tokens(paths):
+    where = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+    raise FirthError(f"{where}: the corpus has no tokens; give a non-empty text file")
+
+
+def _encode_files_parallel(paths, normalizer, limit, tmp, ids_path, workers: int) -> EncodedCorpus:
+    """encode_corpus for files with ``workers`` tokenizer threads (same result as one)."""
+    from firth.train.encode_parallel import encode_files_parallel
+
+    raw_words, raw_counts, offsets, n_tokens = encode_files_parallel(paths, ids_path, limit, workers, iter_blocks)
+    if n_tokens == 0:
+        _no_tokens(paths)
+    return _normalized(raw_words, raw_counts, offsets, n_tokens, normalizer, tmp, ids_path)
+
+
+def _normalized(raw_words, raw_counts, offsets, n_tokens, normalizer, tmp, ids_path) -> EncodedCorpus:
+    """The EncodedCorpus of raw words and counts, merged by the normaliser (applied at remap)."""
     norm = _normalize_fn(normalizer)
     premap = None
     if norm is None:

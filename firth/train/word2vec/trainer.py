@@ -121,9 +121,10 @@ class Word2Vec:
                 if self.normalizer is not None and self.normalizer != corpus.normalizer:
                     raise FirthError("normalizer: the Corpus and the model have different normalizers; give it to one of them")
                 self.normalizer = corpus.normalizer  # saved with the vectors, used by lookups
-            enc = encode_corpus(corpus, normalizer=self.normalizer)
+            enc = encode_corpus(corpus, normalizer=self.normalizer, workers=self.workers)
         else:
-            enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length)
+            enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length,
+                                workers=self.workers)
         try:
             source = _describe(corpus)
             self.vocab, mapping = Vocab.from_counts(enc.words, enc.counts, self.min_count, self.max_vocab, source=source)
@@ -147,7 +148,8 @@ class Word2Vec:
         """Encode another corpus against the existing vocabulary (continued training)."""
         from firth.train.corpus import encode_corpus
 
-        enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length)
+        enc = encode_corpus(corpus, normalizer=self.normalizer, max_sentence_length=self.max_sentence_length,
+                            workers=self.workers)
         idx = self.vocab.index
         mapping = np.array([idx.get(w, -1) for w in enc.words], dtype=np.int32)
         enc.remap(mapping)
