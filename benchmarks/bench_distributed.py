@@ -60,13 +60,14 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     if ranks == 0:  # the single process, no torch
         cmd = [PY, "-m", "firth", *common]
     else:
-        hot = re.fullmatch(r"hot([\d.]+)", mode)  # hot16: --sync-mode hot --sync-hot 16
+        # hot16: --sync-mode hot --sync-hot 16; bound1.5: --sync-mode bound --sync-bound 1.5
+        par = re.fullmatch(r"(hot|bound)([\d.]+)", mode)
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
                "--distributed", "--sync-rare", str(sync_rare), "--sync-wire", wire]
-        if mode != "default":  # default: firth's (sum at 1-2 ranks, hot from 3)
-            cmd += ["--sync-mode", "hot" if hot else mode]
-        if hot:
-            cmd += ["--sync-hot", hot.group(1)]
+        if mode != "default":  # default: firth's (sum at 1-2 ranks, its default from 3)
+            cmd += ["--sync-mode", par.group(1) if par else mode]
+        if par:
+            cmd += [f"--sync-{par.group(1)}", par.group(2)]
         if sync_words:  # else firth's default: 100,000 words / the number of ranks
             cmd += ["--sync-words", str(sync_words)]
         cmd.remove("-q")  # rank 0's summary line carries the sync figures
@@ -79,6 +80,9 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     if m:
         r.update(syncs=int(m.group(1)), mib_per_sync_per_rank=float(m.group(2)),
                  mib_per_epoch_per_rank=round(int(m.group(1)) * float(m.group(2)) / args.epochs, 1))
+    m = re.search(r"MiB per sync per rank \(([\d.]+) MiB sent\)", p.stderr)
+    if m:  # what ring collectives send from each rank (Adasum's all-gather: (P-1) x its input)
+        r["mib_sent_per_sync_per_rank"] = float(m.group(1))
     m = re.search(r"([\d.]+) s in syncs, (\d+) rows synced", p.stderr)
     if m:
         r.update(sync_s_rank0=float(m.group(1)), rows_synced=int(m.group(2)))
@@ -101,7 +105,8 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), default (comma-separated)")
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, "
+                    "boundX (--sync-bound X), default (comma-separated)")
     ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
     ap.add_argument("--sync-rare", default="0", help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync)")
     ap.add_argument("--model", default="sg")

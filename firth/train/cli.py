@@ -44,12 +44,16 @@ def register(sub) -> None:
     p.add_argument("--sync-words", type=int, default=None,
                    help="--distributed: words each rank trains between two synchronisations of the model "
                         "(default 100,000 / the number of ranks: docs/distributed.md)")
-    p.add_argument("--sync-mode", choices=["sum", "mean", "touched", "hot"], default=None,
+    p.add_argument("--sync-mode", default=None, metavar="{sum,mean,touched,hot,adasum,bound}",
                    help="--distributed (default: sum at 1-2 ranks, hot from 3): add the ranks' updates (as Hogwild "
                         "threads do), average them (model averaging, "
                         "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
-                        "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others "
-                        "(docs/distributed.md)")
+                        "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others, "
+                        "or combine each row's updates by Adasum, or sum them with each row's move capped "
+                        "(--sync-bound) (docs/distributed.md)")
+    p.add_argument("--sync-bound", type=float, default=2.0,
+                   help="--sync-mode bound: a row's summed move is at most this many times the longest move one "
+                        "rank made (default 2)")
     p.add_argument("--sync-hot", type=float, default=16.0,
                    help="--sync-mode hot: a word expected at least this many times between two syncs, in all ranks' "
                         "text together, has its rows averaged (default 16)")
@@ -113,7 +117,8 @@ def cmd_train(args) -> int:
         torchrun_env()
         return run(make_trainer(args), args.corpus, args.output, fmt=args.format, checkpoint=args.checkpoint,
                    sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet,
-                   sync_rare=args.sync_rare, wire=args.sync_wire, sync_hot=args.sync_hot)
+                   sync_rare=args.sync_rare, wire=args.sync_wire, sync_hot=args.sync_hot,
+                   sync_bound=args.sync_bound)
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)

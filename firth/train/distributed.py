@@ -39,7 +39,7 @@ import numpy as np
 
 from firth.errors import FirthError
 from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_shares
-from firth.train.sync import DeltaSync, sync_periods
+from firth.train.sync import MODES, DeltaSync, sync_periods
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 # words all ranks together train between two syncs; each rank trains this / world size (measured:
@@ -48,6 +48,8 @@ ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 SYNC_GLOBAL_WORDS = 100_000
 SYNC_WIRE = "float32"
 SYNC_HOT = 16.0  # --sync-mode hot: rows of words expected this often per sync (all ranks' text) are averaged
+SYNC_BOUND = 2.0  # --sync-mode bound: a row's summed move at most this many times the longest one-rank move
+SYNC_MODE_MANY = "hot"  # the default from 3 ranks (1-2 ranks: sum)
 SYNC_RARE = 0.0  # a word's rows are synced about once per this many of its expected occurrences; 0 = at every sync
 TIMEOUT_S = 900
 FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
@@ -126,6 +128,14 @@ class TorchComm:
 
     def all_reduce_max(self, arr: np.ndarray) -> None:
         self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.MAX)
+
+    def all_gather(self, arr: np.ndarray) -> np.ndarray:
+        """Every rank's ``arr`` (the same shape on every rank), stacked in rank order."""
+        import torch
+
+        out = np.empty((self.size, *arr.shape), arr.dtype)
+        self._run(self.dist.all_gather, [torch.from_numpy(out[r]) for r in range(self.size)], self._t(arr))
+        return out
 
     def broadcast(self, arr: np.ndarray, src: int = 0) -> None:
         self._run(self.dist.broadcast, self._t(arr), src=src)
@@ -346,55 +356,59 @@ def _maybe_fault(rank: int, epoch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str | None = None, progress=None,
-          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT) -> dict:
-    """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
-    ``comm``. Returns the synchronisation figures (syncs, bytes)."""
-    if trainer.vocab is not None:
-        raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
+def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) -> tuple[int, str]:
+    """The defaults that depend on the number of ranks, and one-line errors for bad values.
+    Returns (words per rank between syncs, sync mode)."""
     if sync_words is None:
-        sync_words = max(1, SYNC_GLOBAL_WORDS // comm.size)
-    if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot); hot averages those (RESULTS.md)
-        mode = "sum" if comm.size <= 2 else "hot"
+        sync_words = max(1, SYNC_GLOBAL_WORDS // size)
+    if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot): benchmarks/RESULTS.md
+        mode = "sum" if size <= 2 else SYNC_MODE_MANY
+    if mode not in MODES:
+        raise FirthError(f"--sync-mode: must be one of {', '.join(MODES)}, got {mode!r}")
     if not (isinstance(sync_words, int) and sync_words >= 1):
         raise FirthError(f"--sync-words: must be an integer >= 1, got {sync_words!r}")
     if not (isinstance(sync_rare, (int, float)) and 0 <= sync_rare < math.inf):
         raise FirthError(f"--sync-rare: must be a number >= 0 (0: every touched row at every sync), got {sync_rare!r}")
     if not (isinstance(sync_hot, (int, float)) and 0 < sync_hot < math.inf):
         raise FirthError(f"--sync-hot: must be a number > 0 (expected occurrences between two syncs), got {sync_hot!r}")
-    epochs = trainer.epochs
-    build_vocab(trainer, corpus, comm)
-    enc = trainer._encoded
-    tokens = np.array([enc.n_tokens], np.int64)
-    comm.step = "counting words"
-    comm.all_reduce_sum(tokens)
-    global_words = int(tokens[0])
-    syncs = max(1, math.ceil(global_words / (comm.size * sync_words)))
-    start_epoch, call_base = _resume(trainer, checkpoint, epochs, comm)
-    mats = _matrices(trainer)
+    if not (isinstance(sync_bound, (int, float)) and 0 < sync_bound < math.inf):
+        raise FirthError(f"--sync-bound: must be a number > 0 (times the longest one-rank move), got {sync_bound!r}")
+    return sync_words, mode
+
+
+def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound):
+    """The DeltaSync of this job: its periods (``--sync-rare``) and hot rows (``hot``)."""
+    if mode in ("adasum", "bound") and wire != "float32":
+        raise FirthError(f"--sync-wire: --sync-mode {mode} sends float32 deltas only; drop --sync-wire {wire}")
     # a rare row waits at most until the epoch's last sync, which carries every row
     periods = sync_periods(trainer.vocab.counts, max(len(m) for m in mats), comm.size * sync_words,
                            global_words, float(sync_rare), 1 << (syncs.bit_length() - 1))
     hot = None
     if mode == "hot":  # words expected >= sync_hot times between two syncs in all ranks' text
         hot = trainer.vocab.counts * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
-    sync = DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot)
-    runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
-                          _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
-    job = trainer._job_fn()
-    show = (trainer.progress if progress is None else progress) and comm.rank == 0
-    bar = progress_bar(enc.n_tokens * (epochs - start_epoch), bool(show), desc="train (rank 0)")
-    sync_seconds = [0.0]
-    timed = sync.__call__
+    return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
 
+
+def _timed(sync):
+    """``sync`` wrapped to add its wall time to ``.seconds[0]`` of the wrapper."""
     def timed_sync(full=False):
         t = time.perf_counter()
         try:
-            return timed(full=full)
+            return sync(full=full)
         finally:
-            sync_seconds[0] += time.perf_counter() - t
+            timed_sync.seconds[0] += time.perf_counter() - t
 
-    runner.sync = timed_sync
+    timed_sync.seconds = [0.0]
+    return timed_sync
+
+
+def _run_epochs(trainer, comm, runner, sync, syncs, checkpoint, start_epoch, call_base, progress) -> None:
+    """The epochs: each trained by every rank, its loss and words all-reduced, rank 0 writes
+    the checkpoint."""
+    epochs = trainer.epochs
+    job = trainer._job_fn()
+    show = (trainer.progress if progress is None else progress) and comm.rank == 0
+    bar = progress_bar(trainer._encoded.n_tokens * (epochs - start_epoch), bool(show), desc="train (rank 0)")
     try:
         for e in range(start_epoch, epochs):
             epoch = call_base + e
@@ -418,16 +432,43 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
     finally:
         if bar is not None:
             bar.close()
+
+
+def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str | None = None, progress=None,
+          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT,
+          sync_bound: float = SYNC_BOUND) -> dict:
+    """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
+    ``comm``. Returns the synchronisation figures (syncs, bytes)."""
+    if trainer.vocab is not None:
+        raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
+    sync_words, mode = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot, sync_bound)
+    build_vocab(trainer, corpus, comm)
+    enc = trainer._encoded
+    tokens = np.array([enc.n_tokens], np.int64)
+    comm.step = "counting words"
+    comm.all_reduce_sum(tokens)
+    global_words = int(tokens[0])
+    syncs = max(1, math.ceil(global_words / (comm.size * sync_words)))
+    start_epoch, call_base = _resume(trainer, checkpoint, trainer.epochs, comm)
+    mats = _matrices(trainer)
+    sync, periods, hot = _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire,
+                                    sync_hot, sync_bound)
+    runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
+                          _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
+    runner.sync = _timed(sync)
+    _run_epochs(trainer, comm, runner, sync, syncs, checkpoint, start_epoch, call_base, progress)
     return {
         "world_size": comm.size,
         "sync_words": sync_words,
         "syncs_per_epoch": syncs,
         "syncs": sync.syncs,
         "mode": mode,
-        "payload_bytes": sync.payload_bytes,  # this rank's all-reduce input, summed
+        "sync_bound": float(sync_bound) if mode == "bound" else None,
+        "payload_bytes": sync.payload_bytes,  # this rank's input to the collectives, summed
         "payload_bytes_per_sync": sync.payload_bytes / max(sync.syncs, 1),
+        "wire_bytes_per_sync": sync.wire_bytes / max(sync.syncs, 1),  # what ring collectives send from this rank
         "rows_synced": sync.rows_synced,
-        "sync_seconds": round(sync_seconds[0], 3),
+        "sync_seconds": round(runner.sync.seconds[0], 3),
         "sync_phase_seconds": {k: round(v, 3) for k, v in sync.seconds.items()},
         "sync_rare": sync_rare,
         "sync_wire": wire,
@@ -439,14 +480,15 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
 
 def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int | None = None, mode: str | None = None,
         timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float = SYNC_RARE,
-        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT) -> int:
+        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch
     comm = TorchComm(timeout_s)
     t0 = time.perf_counter()
     try:
         stats = train(trainer, corpus, comm, checkpoint=checkpoint, sync_words=sync_words, mode=mode,
-                      progress=not quiet, sync_rare=sync_rare, wire=wire, sync_hot=sync_hot)
+                      progress=not quiet, sync_rare=sync_rare, wire=wire, sync_hot=sync_hot,
+                      sync_bound=sync_bound)
         if not quiet:  # where each rank's time went (benchmarks/bench_distributed.py reads these lines)
             print(f"rank {comm.rank}: vocabulary {trainer.vocab_seconds:.2f} s, training {trainer.train_seconds:.2f} s "
                   f"of which syncs {stats['sync_seconds']:.2f} s "
@@ -462,7 +504,8 @@ def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_word
                 secs = trainer.train_seconds or 1e-9
                 print(f"wrote {output}: {len(kv):,} words x {kv.vector_size} dims; {comm.size} ranks; "
                       f"{words:,} words trained in {secs:.1f} s ({words / secs:,.0f} words/s); "
-                      f"{stats['syncs']} syncs, {stats['payload_bytes_per_sync'] / 2**20:.2f} MiB per sync per rank, "
+                      f"{stats['syncs']} syncs, {stats['payload_bytes_per_sync'] / 2**20:.2f} MiB per sync per rank "
+                      f"({stats['wire_bytes_per_sync'] / 2**20:.2f} MiB sent), "
                       f"{stats['sync_seconds']:.2f} s in syncs, {stats['rows_synced']} rows synced; "
                       f"loss per epoch: {', '.join(f'{x:.4f}' for x in trainer.epoch_losses)}; "
                       f"total {time.perf_counter() - t0:.1f} s", file=sys.stderr)

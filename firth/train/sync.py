@@ -31,7 +31,9 @@ import time
 
 import numpy as np
 
-MODES = ("sum", "mean", "touched", "hot")
+MODES = ("sum", "mean", "touched", "hot", "adasum", "bound")
+COUNTING = ("touched", "hot", "adasum")  # modes whose flags all-reduce counts the ranks that changed a row
+BOUND = 2.0  # mode bound: a row's summed move at most this many times the largest one rank made
 WIRES = ("float32", "bfloat16")
 CHUNK_ROWS = 1 << 14  # rows compared at a time (bounds the temporary boolean array)
 
@@ -76,26 +78,30 @@ class DeltaSync:
     at sync number ``s`` (counted on every rank alike) row ``r`` is due when
     ``(r + s) % periods[r] == 0`` (staggered, so each sync carries 1/p of a class). A row not
     due keeps its update in ``M - B`` until its turn; ``full=True`` syncs every row (the last
-    sync of an epoch, so checkpoints and the output hold everything)."""
+    sync of an epoch, so checkpoints and the output hold everything). ``bound``: the factor
+    ``c`` of ``mode="bound"``."""
 
-    def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32", hot=None):
+    def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32", hot=None,
+                 bound: float = BOUND):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if wire not in WIRES:
+            raise ValueError(f"wire must be one of {', '.join(WIRES)}, got {wire!r}")
+        if mode == "hot" and hot is None:
+            raise ValueError("mode 'hot' needs the hot rows (a boolean per row)")
+        if mode in ("adasum", "bound") and wire != "float32":
+            raise ValueError(f"mode {mode!r} sends float32 deltas only (wire float32)")
+        if not bound > 0:
+            raise ValueError(f"bound must be > 0, got {bound!r}")
         uniq = []
         for m in matrices:  # a tied model passes one matrix twice
             if not any(m is u for u in uniq):
                 uniq.append(m)
         if len({m.shape[1] for m in uniq}) > 1:
             raise ValueError("the synced matrices must have the same number of columns (their deltas travel together)")
-        self.matrices = uniq
-        self.comm = comm
-        self.mode = mode
-        if wire not in WIRES:
-            raise ValueError(f"wire must be one of {', '.join(WIRES)}, got {wire!r}")
-        if mode == "hot" and hot is None:
-            raise ValueError("mode 'hot' needs the hot rows (a boolean per row)")
+        self.matrices, self.comm, self.mode, self.wire = uniq, comm, mode, wire
+        self.bound = float(bound)
         self.hot = None if hot is None else np.asarray(hot, bool)  # mode hot: these rows averaged, the others summed
-        self.wire = wire  # bfloat16: deltas travel rounded to 16 bits, summed into the float32 model
         self.base = [m.copy() for m in uniq]
         self.periods = None
         if periods is not None and int(np.max(periods)) > 1:
@@ -103,7 +109,8 @@ class DeltaSync:
             if len(self.periods) < max(len(m) for m in uniq):
                 raise ValueError("periods: one per row of the largest matrix")
         self.syncs = 0
-        self.payload_bytes = 0  # bytes this rank contributes to all-reduces, summed over syncs
+        self.payload_bytes = 0  # bytes this rank contributes to collectives, summed over syncs
+        self.wire_bytes = 0  # bytes a ring algorithm sends from this rank, summed over syncs
         self.rows_synced = 0
         self.last_payload = 0
         self.seconds = {"scan": 0.0, "flags": 0.0, "gather": 0.0, "reduce": 0.0, "scatter": 0.0}
@@ -119,13 +126,35 @@ class DeltaSync:
         """One synchronisation (a collective: every rank calls it the same number of times,
         with the same ``full``). Returns the payload bytes of this call.
 
-        Two collectives whatever the number of matrices: the flags of all matrices in one
-        all-reduce, then the deltas of all their synced rows in one."""
+        Two collectives whatever the number of matrices (the flags of all matrices in one,
+        then the deltas of all their synced rows in one; ``adasum`` and ``bound`` add one)."""
         clock = time.perf_counter
-        sec = self.seconds
         t0 = clock()
-        cands = []  # per matrix: candidate rows (None: all) and their deltas (None: not gathered yet)
-        flag_parts = []
+        cands, flag_parts = self._scan(full)
+        flags = flag_parts[0] if len(flag_parts) == 1 else np.concatenate(flag_parts)
+        t1 = clock()
+        self._reduce_flags(flags)
+        t2 = clock()
+        picks, delta = self._gather(cands, flag_parts, flags)
+        t3 = clock()
+        counts = np.concatenate([c for _, c in picks]) if picks else np.zeros(0, np.uint8)
+        sent, wire = self._combine(delta, counts, picks)
+        t4 = clock()
+        self._scatter(picks, delta)
+        t5 = clock()
+        for k, a, b in (("scan", t0, t1), ("flags", t1, t2), ("gather", t2, t3), ("reduce", t3, t4), ("scatter", t4, t5)):
+            self.seconds[k] += b - a
+        payload = flags.nbytes + sent
+        self.syncs += 1
+        self.payload_bytes += payload
+        self.wire_bytes += wire + _ring_all_reduce(flags.nbytes, self.comm.size)
+        self.last_payload = payload
+        return payload
+
+    def _scan(self, full: bool):
+        """Per matrix: the candidate rows (None: all) with their deltas (None: not taken
+        yet), and this rank's changed-row flags."""
+        cands, flag_parts = [], []
         for m, base in zip(self.matrices, self.base):
             rows = None if full else self.due_rows(len(m), self.syncs)
             if rows is None:
@@ -135,10 +164,11 @@ class DeltaSync:
                 d_all = m[rows] - base[rows]
                 flag_parts.append(np.any(d_all != 0, axis=1).view(np.uint8))  # NaN != 0: counted as changed
                 cands.append((rows, d_all))
-        flags = flag_parts[0] if len(flag_parts) == 1 else np.concatenate(flag_parts)
-        t1 = clock()
-        self._reduce_flags(flags)
-        t2 = clock()
+        return cands, flag_parts
+
+    def _gather(self, cands, flag_parts, flags):
+        """The rows any rank changed, per matrix (rows, how many ranks changed each), and
+        this rank's deltas of all of them in one contiguous array."""
         picks, deltas = [], []
         at = 0
         for (m, base), (rows, d_all), part in zip(zip(self.matrices, self.base), cands, flag_parts):
@@ -153,52 +183,75 @@ class DeltaSync:
                 deltas.append(d_all[keep])
             picks.append((idx, f[keep]))
         delta = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
-        delta = np.ascontiguousarray(delta)
-        t3 = clock()
-        if len(delta):
-            if self.wire == "float32":
-                self.comm.all_reduce_sum(delta)
-            else:
-                self.comm.all_reduce_sum_bf16(delta)
-        t4 = clock()
+        return picks, np.ascontiguousarray(delta)
+
+    def _combine(self, delta: np.ndarray, counts: np.ndarray, picks) -> tuple[int, int]:
+        """Replace this rank's ``delta`` by the combined update, the same on every rank.
+        Returns (bytes this rank put into the collectives, bytes a ring sends from it)."""
+        size, n = self.comm.size, delta.nbytes
+        if not len(delta):
+            return 0, 0
+        if self.mode == "adasum":  # rows one rank changed: that rank's delta (a sum of zeros and it)
+            multi = counts >= 2
+            single = np.ascontiguousarray(delta[~multi])
+            if len(single):
+                self.comm.all_reduce_sum(single)
+                delta[~multi] = single
+            if multi.any():
+                delta[multi] = adasum_rows(self.comm.all_gather(np.ascontiguousarray(delta[multi])))
+            return n, _ring_all_reduce(single.nbytes, size) + (size - 1) * (n - single.nbytes)
+        if self.mode == "bound":  # per row: the largest move any one rank made
+            top = np.sqrt(row_dots(delta, delta)).astype(np.float32)
+            self.comm.all_reduce_max(top)
+        if self.wire == "float32":
+            self.comm.all_reduce_sum(delta)
+        else:
+            self.comm.all_reduce_sum_bf16(delta)
+            n //= 2
+        if self.mode == "bound":
+            delta *= bound_scale(delta, top, self.bound)[:, None]
+            n += top.nbytes
+        elif self.mode in ("mean", "touched", "hot"):
+            delta /= self._divisors(counts, picks)[:, None]
+        return n, _ring_all_reduce(n, size)
+
+    def _divisors(self, counts: np.ndarray, picks) -> np.ndarray:
+        """Per synced row, what its summed update is divided by (mean, touched, hot)."""
+        if self.mode == "mean":
+            return np.full(len(counts), self.comm.size, np.float32)
+        div = counts.astype(np.float32)  # the flags hold how many ranks changed each row
+        if self.mode == "hot":  # hot rows: the mean over the ranks that changed them; others: the sum
+            idx = np.concatenate([i for i, _ in picks])
+            h = np.zeros(len(idx), bool)
+            inside = idx < len(self.hot)
+            h[inside] = self.hot[idx[inside]]
+            div[~h] = 1.0
+        return div
+
+    def _scatter(self, picks, delta: np.ndarray) -> None:
+        """``M[rows] = B[rows] = B[rows] + delta``, matrix by matrix; a NaN is refused."""
         at = 0
-        for (m, base), (idx, counts) in zip(zip(self.matrices, self.base), picks):
+        for (m, base), (idx, _) in zip(zip(self.matrices, self.base), picks):
             d = delta[at : at + len(idx)]
             at += len(idx)
             if not len(idx):
                 continue
-            if self.mode == "mean":
-                d /= np.float32(self.comm.size)
-            elif self.mode == "touched":  # the flags hold how many ranks changed each row
-                d /= counts.astype(np.float32)[:, None]
-            elif self.mode == "hot":  # hot rows: the mean over the ranks that changed them; others: the sum
-                h = np.zeros(len(idx), bool)
-                inside = idx < len(self.hot)
-                h[inside] = self.hot[idx[inside]]
-                d[h] /= counts[h].astype(np.float32)[:, None]
             new = base[idx] + d
             if not np.isfinite(new).all():
                 bad = int(idx[np.flatnonzero(~np.isfinite(new).all(axis=1))[0]])
                 hint = "; lower --alpha"
                 if self.mode == "sum" and self.comm.size > 2:  # summed stale updates of hot rows overshoot
-                    hint = "; lower --alpha or --sync-words, or use --sync-mode touched"
+                    hint = "; lower --alpha or --sync-words, or use --sync-mode adasum"
                 raise FloatingPointError(f"row {bad} became NaN or infinite in training{hint}")
             m[idx] = new
             base[idx] = new
             self.rows_synced += len(idx)
-        t5 = clock()
-        for k, a, b in (("scan", t0, t1), ("flags", t1, t2), ("gather", t2, t3), ("reduce", t3, t4), ("scatter", t4, t5)):
-            sec[k] += b - a
-        payload = flags.nbytes + delta.nbytes // (2 if self.wire == "bfloat16" else 1)
-        self.syncs += 1
-        self.payload_bytes += payload
-        self.last_payload = payload
-        return payload
 
     def _reduce_flags(self, flags: np.ndarray) -> None:
         """Every rank's changed-row flags combined in place: the union (max), or for
-        ``touched`` the number of ranks that changed each row (a sum; uint8 holds 255)."""
-        if self.mode in ("touched", "hot"):
+        ``touched``, ``hot`` and ``adasum`` the number of ranks that changed each row (a sum;
+        uint8 holds 255)."""
+        if self.mode in COUNTING:
             if self.comm.size > 255:
                 raise ValueError(f"sync mode {self.mode!r} counts ranks in one byte: at most 255 ranks")
             self.comm.all_reduce_sum(flags)
@@ -211,6 +264,50 @@ class DeltaSync:
             np.copyto(base, m)
 
 
+def _ring_all_reduce(nbytes: int, size: int) -> int:
+    """Bytes a ring all-reduce sends from each rank (reduce-scatter + all-gather)."""
+    return 2 * (size - 1) * nbytes // max(size, 1)
+
+
+def row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row dot products in float64, summed column by column in a fixed order: only
+    element-wise operations, so every rank (any CPU, any alignment) gets the same bits."""
+    out = np.zeros(len(a), np.float64)
+    for j in range(a.shape[1]):
+        out += a[:, j].astype(np.float64) * b[:, j]
+    return out
+
+
+def adasum_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Adasum of two sets of row updates (Maleki et al., MLSys 2021), row by row:
+    ``(1 - a.b / 2|a|^2) a + (1 - a.b / 2|b|^2) b``: identical rows give one of them (no
+    overshoot), orthogonal rows their sum, a zero row the other row."""
+    ab, aa, bb = row_dots(a, b), row_dots(a, a), row_dots(b, b)
+    ca = 1.0 - np.divide(ab, 2 * aa, out=np.zeros_like(ab), where=aa > 0)
+    cb = 1.0 - np.divide(ab, 2 * bb, out=np.zeros_like(ab), where=bb > 0)
+    return (ca[:, None] * a + cb[:, None] * b).astype(np.float32)
+
+
+def adasum_rows(g: np.ndarray) -> np.ndarray:
+    """Adasum of ``g[0] .. g[P-1]`` (P sets of row updates, rank order), pairwise up a fixed
+    tree: (0,1), (2,3), ... then the results again; an odd one out waits for the next level."""
+    parts = [g[r] for r in range(len(g))]
+    if not parts:
+        raise ValueError("adasum of no updates")
+    while len(parts) > 1:
+        nxt = [adasum_pair(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        parts = nxt + ([parts[-1]] if len(parts) % 2 else [])
+    return np.asarray(parts[0], np.float32)
+
+
+def bound_scale(summed: np.ndarray, top: np.ndarray, c: float) -> np.ndarray:
+    """Per row, the factor that caps the summed move at ``c`` times the largest single
+    rank's move ``top``: ``min(1, c * top / |summed|)``."""
+    n = np.sqrt(row_dots(summed, summed))
+    lim = float(c) * top.astype(np.float64)
+    return np.where(n > lim, np.divide(lim, n, out=np.ones_like(n), where=n > 0), 1.0).astype(np.float32)
+
+
 def to_bfloat16(x: np.ndarray) -> np.ndarray:
     """float32 rounded to the nearest bfloat16 (ties to even), kept as float32 (NaN stays NaN)."""
     u = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
@@ -219,19 +316,48 @@ def to_bfloat16(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), x, out).astype(np.float32)
 
 
-def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum", hot=None) -> np.ndarray:
+def reference_adasum(vectors) -> list[float]:
+    """The slow, readable Adasum of one row's updates (a list of P vectors, rank order):
+    Python floats, one pair at a time, up the same fixed tree as :func:`adasum_rows`."""
+    parts = [[float(x) for x in v] for v in vectors]
+    while len(parts) > 1:
+        nxt = []
+        for a, b in zip(parts[0::2], parts[1::2]):
+            ab = sum(x * y for x, y in zip(a, b))
+            aa = sum(x * x for x in a)
+            bb = sum(y * y for y in b)
+            ca = 1.0 - ab / (2 * aa) if aa > 0 else 1.0
+            cb = 1.0 - ab / (2 * bb) if bb > 0 else 1.0
+            nxt.append([ca * x + cb * y for x, y in zip(a, b)])
+        parts = nxt + ([parts[-1]] if len(parts) % 2 else [])
+    return parts[0]
+
+
+def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum", hot=None, bound: float = BOUND) -> np.ndarray:
     """The oracle: ``base + sum over ranks of (model_r - base)`` over whole matrices (``mean``:
     divided by the number of ranks; ``touched``: each row by the number of ranks whose row
-    differs from ``base``), summed in rank order."""
+    differs from ``base``; ``hot``: that for the ``hot`` rows only), summed in rank order.
+    ``adasum``: each row the Adasum of the ranks' updates (:func:`reference_adasum`);
+    ``bound``: each row's sum scaled down to at most ``bound`` times the longest update."""
+    if mode == "adasum":
+        out = base.astype(np.float64)
+        for r in range(len(base)):
+            out[r] += reference_adasum([m[r] - base[r] for m in models])
+        return out.astype(np.float32)
     delta = np.zeros_like(base)
     touched = np.zeros(len(base), np.float32)
+    top = np.zeros(len(base), np.float64)
     for m in models:
         delta += m - base
         touched += np.any(m != base, axis=1)
+        top = np.maximum(top, np.linalg.norm((m - base).astype(np.float64), axis=1))
     if mode == "mean":
         delta /= np.float32(len(models))
     elif mode == "touched":
         delta /= np.maximum(touched, 1)[:, None]
     elif mode == "hot":
         delta /= np.where(np.asarray(hot, bool), np.maximum(touched, 1), 1)[:, None]
-    return base + delta
+    elif mode == "bound":
+        n = np.linalg.norm(delta.astype(np.float64), axis=1)
+        delta = delta * np.where(n > bound * top, bound * top / np.maximum(n, 1e-300), 1.0)[:, None]
+    return (base + delta).astype(np.float32)

@@ -32,6 +32,14 @@ class ThreadComm:
     def all_reduce_max(self, arr):
         self._reduce(arr, np.maximum)
 
+    def all_gather(self, arr):
+        s = self.shared
+        s["slots"][self.rank] = arr.copy()
+        s["barrier"].wait()
+        out = np.stack(s["slots"])
+        s["barrier"].wait()
+        return out
+
     def all_reduce_sum_bf16(self, arr):  # as gloo does: bfloat16 operands, each partial sum rounded
         arr[...] = to_bfloat16(arr)
         self._reduce(arr, lambda a, b: to_bfloat16(a + b))
@@ -222,3 +230,88 @@ def test_bfloat16_wire_sends_half_the_bytes_and_sums_into_float32():
         # three roundings to 8 significant bits (each within 2^-8 of its operand), plus float32's own
         assert (np.abs(m - exact) <= 2**-7 * (np.abs(d0) + np.abs(d1)) + 2**-22).all()
         assert sync.payload_bytes == V + V * d * 2
+
+
+def test_adasum_pair_algebra():
+    from firth.train.sync import adasum_pair, adasum_rows
+
+    rng = np.random.default_rng(20)
+    a = rng.normal(size=(50, 16)).astype(np.float32)
+    assert np.allclose(adasum_pair(a, a), a, atol=1e-6)  # identical updates: one of them, not twice
+    b = rng.normal(size=(50, 16)).astype(np.float32)
+    b -= (np.sum(a * b, 1) / np.sum(a * a, 1))[:, None] * a  # orthogonal to a, row by row
+    assert np.allclose(adasum_pair(a, b), a + b, atol=1e-5)  # orthogonal: the sum
+    z = np.zeros_like(a)
+    assert np.array_equal(adasum_pair(a, z), a) and np.array_equal(adasum_pair(z, a), a)  # one rank changed it
+    assert np.array_equal(adasum_pair(z, z), z)
+    assert np.allclose(adasum_pair(a, -a), 0, atol=1e-6)  # opposite updates cancel
+    # P identical updates: one update at any P (the sum would move it P times as far)
+    for p in (2, 3, 4, 8):
+        assert np.allclose(adasum_rows(np.stack([a] * p)), a, atol=1e-5)
+    # the tree is fixed: ((0,1),(2,3)) at 4; ((0,1),2) at 3
+    g = rng.normal(size=(4, 50, 16)).astype(np.float32)
+    assert np.array_equal(adasum_rows(g), adasum_pair(adasum_pair(g[0], g[1]), adasum_pair(g[2], g[3])))
+    assert np.array_equal(adasum_rows(g[:3]), adasum_pair(adasum_pair(g[0], g[1]), g[2]))
+    assert not np.allclose(adasum_rows(g), adasum_rows(g[[0, 2, 1, 3]]), atol=1e-4)  # order matters, so it is fixed
+
+
+@pytest.mark.parametrize("p", [2, 3, 4, 8])
+def test_adasum_fast_path_agrees_with_the_slow_reference(p):
+    from firth.train.sync import adasum_rows, reference_adasum
+
+    rng = np.random.default_rng(30 + p)
+    common = rng.normal(size=(40, 12))
+    mix = rng.random((p, 40, 1))  # from nearly independent to nearly identical updates
+    g = (mix * common + (1 - mix) * rng.normal(size=(p, 40, 12))).astype(np.float32)
+    g[:, :3] = 0  # untouched rows
+    g[1:, 3:6] = 0  # rows one rank changed
+    got = adasum_rows(g)
+    want = np.array([reference_adasum(g[:, r]) for r in range(40)])
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(got[3:6], g[0, 3:6]) and not got[:3].any()
+
+
+def test_bound_scale_caps_the_summed_move():
+    from firth.train.sync import bound_scale
+
+    s = np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]], np.float32)  # |s| = 5, 0.5, 0
+    top = np.array([1.0, 1.0, 0.0], np.float32)
+    assert np.allclose(bound_scale(s, top, 2.0), [0.4, 1.0, 1.0])  # 5 -> 2 x 1; 0.5 kept; 0 kept
+
+
+@pytest.mark.parametrize("mode", ["adasum", "bound"])
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_adasum_and_bound_sync_equal_their_oracle_on_every_rank(size, mode):
+    rng = np.random.default_rng(40 + size)
+    V, d = 300, 8
+    start = [rng.random((V, d), dtype=np.float32), rng.random((V, d), dtype=np.float32)]
+    edits = [[rng.choice(V, 80, replace=False) for _ in range(2)] for _ in range(size)]
+    common = rng.normal(size=(V, d))  # correlated updates on shared rows, as hot rows have
+    steps = [[(common[e] + 0.3 * rng.normal(size=(80, d))).astype(np.float32) for e in edits[r]] for r in range(size)]
+
+    def rank(comm, r):
+        mats = [m.copy() for m in start]
+        sync = DeltaSync(mats, comm, mode=mode)
+        for k in range(2):
+            mats[k][edits[r][k]] += steps[r][k]
+        trained = [m.copy() for m in mats]
+        sync()
+        return mats, trained, sync
+
+    out = _run_ranks(size, rank)
+    for k in range(2):
+        want = reference_sync([o[1][k] for o in out], start[k], mode=mode)
+        for mats, _, sync in out:
+            assert np.array_equal(mats[k], out[0][0][k])  # bit-identical on every rank
+            assert np.allclose(mats[k], want, rtol=1e-5, atol=1e-5)
+            assert np.array_equal(sync.base[k], mats[k])
+        summed = reference_sync([o[1][k] for o in out], start[k], mode="sum")
+        moved, moved_sum = (np.linalg.norm(x - start[k], axis=1) for x in (out[0][0][k], summed))
+        assert (moved <= moved_sum + 1e-5).all()
+        # shorter than the sum on the shared rows (bound 2 never binds at 2 ranks: |a + b| <= 2 max)
+        assert (moved < 0.9 * moved_sum).any() == (mode == "adasum" or size > 2)
+    touched = sum(len(set().union(*[set(e[k].tolist()) for e in edits])) for k in range(2))
+    sync = out[0][2]
+    assert sync.rows_synced == touched
+    extra = 4 * touched if mode == "bound" else 0  # bound: one float per row, each rank's longest move
+    assert sync.payload_bytes == 2 * V + touched * d * 4 + extra

@@ -10,7 +10,8 @@ import pytest
 
 
 @pytest.mark.parametrize("opt, value", [("--sync-hot", "-5"), ("--sync-hot", "nan"), ("--sync-rare", "-1"),
-                                        ("--sync-words", "0")])
+                                        ("--sync-words", "0"), ("--sync-mode", "average"), ("--sync-bound", "0"),
+                                        ("--sync-bound", "inf")])
 def test_bad_sync_option_is_one_line(tmp_path, opt, value):
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c d e f a b c\n" * 50)
