@@ -7,6 +7,7 @@ the trainer's own training time. Medians of ``--runs`` runs.
 
     flock /tmp/firth-heavy.lock python benchmarks/bench_word2vec.py            # (locks per group itself)
     python benchmarks/bench_word2vec.py --models sg --workers 2 --runs 1 --words 1000000
+    python benchmarks/bench_word2vec.py --scaling --models sg,cbow --epochs 1,5   # 1 -> 2 workers
 
 The corpus is the first ``--words`` words of ../shared/data/corpora/en-mix/en-mix.txt.xz,
 written 1,000 words per line to a cache directory (created once).
@@ -82,10 +83,11 @@ json.dump({"train_seconds": m.total_train_time, "corpus_words": int(m.wv.expando
 """
 
 
-def run_child(cmd) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of a child process."""
+def run_child(cmd, tree: Path = ROOT) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of a child process (run in ``tree``, importing firth from it)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tree, env=env)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     err = p.stderr.read().decode(errors="replace")
@@ -98,7 +100,7 @@ def run_child(cmd) -> tuple[float, float]:
 ENTRY = ["-m", "firth.cli", "train"]
 
 
-def measure(tool, corpus, model, workers, epochs, tmpdir, kernel="auto"):
+def measure(tool, corpus, model, workers, epochs, tmpdir, kernel="auto", tree: Path = ROOT):
     out = Path(tmpdir) / f"out-{tool}-{model}-{workers}"
     stats = Path(tmpdir) / "stats.json"
     if tool == "gensim":
@@ -110,7 +112,7 @@ def measure(tool, corpus, model, workers, epochs, tmpdir, kernel="auto"):
     cmd = [sys.executable, *ENTRY, str(corpus), "-o", str(out), "--model", model, "--dim", "100",
            "--window", "5", "--negative", "5", "--sample", "1e-3", "--min-count", "5", "--epochs", str(epochs),
            "--workers", str(workers), "--kernel", kernel, "-q"]
-    wall, rss = run_child(cmd)
+    wall, rss = run_child(cmd, tree)
     from firth.vectors import load_vectors
 
     kv = load_vectors(str(out))
@@ -130,13 +132,70 @@ def heavy_lock(enabled: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def scaling(args, corpus) -> list[dict]:
+    """--scaling: per model and epoch count, one lock hold, firth at 1 and 2 workers (and the
+    --before tree at 2, gensim at 1 and 2 unless --no-gensim) interleaved, the order reversed
+    every other round; prints the 1 -> 2 worker ratios of whole-process and training time."""
+    before = Path(args.before).resolve() if args.before else None
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmpdir:
+        for model in args.models.split(","):
+            for epochs in map(int, str(args.epochs).split(",")):
+                variants = [("firth", 1, ROOT), ("firth", 2, ROOT)]
+                if before is not None:
+                    variants += [("firth-before", 1, before), ("firth-before", 2, before)]
+                if not args.no_gensim:
+                    variants += [("gensim", 1, ROOT), ("gensim", 2, ROOT)]
+                res = {v: [] for v in variants}
+                with heavy_lock(not args.no_lock):
+                    print(f"{model}, {epochs} epoch(s): {time.strftime('%H:%M:%S', time.gmtime())} UTC, "
+                          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+                    for r in range(args.runs):
+                        for v in (variants if r % 2 == 0 else variants[::-1]):
+                            tool, w, tree = v
+                            m = measure("gensim" if tool == "gensim" else "firth", corpus, model, w, epochs, tmpdir,
+                                        tree=tree)
+                            res[v].append(m)
+                            print(f"  round {r + 1} {tool} w={w}: {m[0]:.2f} s (training {m[2]:.2f} s), {m[1]:.0f} MiB",
+                                  flush=True)
+                    print(f"  end {time.strftime('%H:%M:%S', time.gmtime())} UTC, load average {os.getloadavg()[0]:.2f}")
+                med = {v: (statistics.median(r[0] for r in rs), statistics.median(r[2] for r in rs),
+                           max(r[1] for r in rs)) for v, rs in res.items()}
+                for tool in dict.fromkeys(t for t, _, _ in variants):
+                    (w1, t1, m1), (w2, t2, m2) = (med[v] for v in variants if v[0] == tool)
+                    row = {"model": model, "epochs": epochs, "tool": tool,
+                           "wall_1": round(w1, 2), "wall_2": round(w2, 2), "train_1": round(t1, 2), "train_2": round(t2, 2),
+                           "walls_1": [round(r[0], 2) for v, rs in res.items() if v[0] == tool and v[1] == 1 for r in rs],
+                           "walls_2": [round(r[0], 2) for v, rs in res.items() if v[0] == tool and v[1] == 2 for r in rs],
+                           "whole_scaling": round(w1 / w2, 2), "train_scaling": round(t1 / t2, 2),
+                           "rss_1": round(m1), "rss_2": round(m2)}
+                    rows.append(row)
+    print("\n| model | epochs | tool | 1 worker s (runs) | 2 workers s (runs) | whole process 1->2 | training 1->2 "
+          "| peak RSS MiB (1 / 2) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['epochs']} | {r['tool']} | {r['wall_1']:.2f} ({', '.join(map(str, r['walls_1']))}) | "
+              f"{r['wall_2']:.2f} ({', '.join(map(str, r['walls_2']))}) | **{r['whole_scaling']:.2f}x** | "
+              f"{r['train_scaling']:.2f}x | {r['rss_1']} / {r['rss_2']} |")
+    for r in rows:
+        g = [x for x in rows if x["tool"] == "gensim" and x["model"] == r["model"] and x["epochs"] == r["epochs"]]
+        if g and r["tool"] != "gensim":
+            print(f"{r['model']} {r['epochs']} epoch(s) {r['tool']}: peak RSS vs gensim "
+                  f"{r['rss_1'] - g[0]['rss_1']:+d} / {r['rss_2'] - g[0]['rss_2']:+d} MiB (1 / 2 workers)")
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--words", type=int, default=5_000_000, help="corpus size in words (prefix of en-mix; 0 = all of it)")
     ap.add_argument("--models", default="sg,cbow")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--epochs", default="1", help="epochs (--scaling: a comma list)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="thread scaling: firth 1 vs 2 workers (and gensim) interleaved in one lock hold per model/epochs")
+    ap.add_argument("--before", default=None, help="--scaling: also time firth from this tree (e.g. a git archive)")
+    ap.add_argument("--no-gensim", action="store_true", help="--scaling: firth only")
     ap.add_argument("--kernels", default="pairs,batch", help="firth skip-gram kernels to measure")
     ap.add_argument("--no-lock", action="store_true", help="do not take /tmp/firth-heavy.lock per group")
     ap.add_argument("--json", default=None, help="also write the results here")
@@ -151,6 +210,12 @@ def main(argv=None):
     corpus = make_corpus(args.words or None)
     size = f'{args.words:,}' if args.words else 'all'
     print(f"corpus: {corpus} ({size} words, 1,000 per line); {args.runs} runs each, medians", flush=True)
+    if args.scaling:
+        rows = scaling(args, corpus)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+        return
+    args.epochs = int(args.epochs)
     rows = []
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmpdir:
         for model in args.models.split(","):
