@@ -135,7 +135,8 @@ def heavy_lock(enabled: bool):
 def scaling(args, corpus) -> list[dict]:
     """--scaling: per model and epoch count, one lock hold, firth at 1 and 2 workers (and the
     --before tree at 2, gensim at 1 and 2 unless --no-gensim) interleaved, the order reversed
-    every other round; prints the 1 -> 2 worker ratios of whole-process and training time."""
+    every other round; prints the 1 -> 2 worker ratios of whole-process and training time (the
+    --before tree's against firth's 1-worker runs: pass a tree whose 1-worker path is the same)."""
     before = Path(args.before).resolve() if args.before else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="firth-bench-") as tmpdir:
@@ -143,7 +144,7 @@ def scaling(args, corpus) -> list[dict]:
             for epochs in map(int, str(args.epochs).split(",")):
                 variants = [("firth", 1, ROOT), ("firth", 2, ROOT)]
                 if before is not None:
-                    variants += [("firth-before", 1, before), ("firth-before", 2, before)]
+                    variants += [("firth-before", 2, before)]  # its 1-worker path is firth's: not rerun
                 if not args.no_gensim:
                     variants += [("gensim", 1, ROOT), ("gensim", 2, ROOT)]
                 res = {v: [] for v in variants}
@@ -162,11 +163,14 @@ def scaling(args, corpus) -> list[dict]:
                 med = {v: (statistics.median(r[0] for r in rs), statistics.median(r[2] for r in rs),
                            max(r[1] for r in rs)) for v, rs in res.items()}
                 for tool in dict.fromkeys(t for t, _, _ in variants):
-                    (w1, t1, m1), (w2, t2, m2) = (med[v] for v in variants if v[0] == tool)
+                    mine = [v for v in variants if v[0] == tool]
+                    if len(mine) == 1:  # --before: 2 workers only, against firth's 1-worker runs
+                        mine = [("firth", 1, ROOT)] + mine
+                    (w1, t1, m1), (w2, t2, m2) = (med[v] for v in mine)
                     row = {"model": model, "epochs": epochs, "tool": tool,
                            "wall_1": round(w1, 2), "wall_2": round(w2, 2), "train_1": round(t1, 2), "train_2": round(t2, 2),
-                           "walls_1": [round(r[0], 2) for v, rs in res.items() if v[0] == tool and v[1] == 1 for r in rs],
-                           "walls_2": [round(r[0], 2) for v, rs in res.items() if v[0] == tool and v[1] == 2 for r in rs],
+                           "walls_1": [round(r[0], 2) for r in res[mine[0]]],
+                           "walls_2": [round(r[0], 2) for r in res[mine[1]]],
                            "whole_scaling": round(w1 / w2, 2), "train_scaling": round(t1 / t2, 2),
                            "rss_1": round(m1), "rss_2": round(m2)}
                     rows.append(row)
