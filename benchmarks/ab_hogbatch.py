@@ -9,10 +9,14 @@ on the first ``--words`` words of en-mix (bench_word2vec's cached corpus; 5M: th
 setting, dim 100, window 5, negative 5, sample 1e-3, min-count 5, 1 epoch).
 
 ``--ab REV``: the kernel of git revision REV (``firth/train/word2vec/hogbatch.py`` as it was
-there, loaded from a temporary module) against the working tree's, one thread, in this
+there, loaded from a temporary module; from the repository ``$FIRTH_GIT`` when this runs
+from a snapshot of the tree) against the working tree's, one thread, in this
 process, on the same encoded corpus and the same starting weights (trained once on another
 part of the corpus), runs interleaved, CPU time, medians of ``--runs``; also prints the loss
-per pair and the number of pairs (equal when the draws are).
+per pair and the number of pairs (equal when the draws are), whether the two gave
+bit-identical matrices and loss, and the ``NRT_incref`` calls each compiled kernel makes
+outside its entry block (``ab_kernels.loop_increfs``). Either side may take its parameters
+one by one (the kernel before issue 12) or grouped (``Sentences``, ``Job``, ``Sampling``).
 
 ``--fold``: the working tree's kernel without subsampling on the full vocabulary and on the
 same ids folded onto 1,000 words (both matrices then fit in L2): the share of the time that
@@ -38,6 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GIT = Path(os.environ.get("FIRTH_GIT", ROOT))  # the repository REV is read from (ROOT may be a snapshot)
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
@@ -53,10 +58,11 @@ m = Word2Vec(model="sg", dim=100, window=5, negative=5, sample=1e-3, min_count=5
              workers=int(sys.argv[2]), seed=1)
 m.build_vocab(sys.argv[1])
 T.append(("read + tokenize + count + vocabulary + remap (Numba cache loads of the reader included)", time.time()))
+from firth.train.kernels import Job, Sampling, Sentences
 from firth.train.word2vec.hogbatch import train_sg_batch
 z = np.zeros((2, 100), np.float32)
-train_sg_batch(np.zeros(2, np.int32), np.array([0, 2]), 0, 1, z.copy(), z.copy(), np.ones(2, np.float32),
-               np.ones(2, np.float32), np.zeros(2, np.int32), 5, 5, 0.025, 0.025, np.uint64(1))
+train_sg_batch(Sentences(np.zeros(2, np.int32), np.array([0, 2])), Job(0, 1, 0.025, 0.025, np.uint64(1)), z.copy(),
+               z.copy(), Sampling(np.ones(2, np.float32), np.ones(2, np.float32), np.zeros(2, np.int32), 5, 5))
 T.append(("kernel: Numba cache load", time.time()))
 m.train()
 T.append(("training", time.time()))
@@ -90,14 +96,25 @@ def stages(corpus: Path, threads: list[int], runs: int) -> None:
                 print(f"| {name} | {statistics.median(v):.2f} |")
 
 
+def hogbatch_call(fn, ids, offsets, s0, s1, syn0, syn1, sampling, alpha0, alpha1, seed):
+    """Call a HogBatch kernel whichever its signature: grouped parameters (5) or one by one."""
+    from firth.train.kernels import Job, Sentences
+
+    if fn.py_func.__code__.co_argcount == 5:
+        return fn(Sentences(ids, offsets), Job(s0, s1, alpha0, alpha1, seed), syn0, syn1, sampling)
+    return fn(ids, offsets, s0, s1, syn0, syn1, *sampling, alpha0, alpha1, seed)
+
+
 def ab(corpus: Path, rev: str, words: int, runs: int) -> None:
     import numpy as np
+    from ab_kernels import loop_increfs
 
     from firth.train.corpus import encode_corpus
+    from firth.train.kernels import Sampling
     from firth.train.vocab import Vocab
     from firth.train.word2vec.hogbatch import train_sg_batch as new
 
-    src = subprocess.run(["git", "show", f"{rev}:firth/train/word2vec/hogbatch.py"], cwd=ROOT, capture_output=True,
+    src = subprocess.run(["git", "show", f"{rev}:firth/train/word2vec/hogbatch.py"], cwd=GIT, capture_output=True,
                          text=True, check=True).stdout
     with tempfile.TemporaryDirectory(prefix="firth-abhb-") as tmp:
         path = Path(tmp) / "hogbatch_old.py"
@@ -117,27 +134,46 @@ def ab(corpus: Path, rev: str, words: int, runs: int) -> None:
         rng = np.random.default_rng(1)
         w0 = ((rng.random((V, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
         w1 = np.zeros_like(w0)
-        args = (keep, prob, alias, 5, 5)
-        new(ids, offsets, ns, min(2 * ns, len(offsets) - 1), w0, w1, *args, 0.025, 0.0001, np.uint64(3))  # warm weights
+        sampling = Sampling(keep, prob, alias, 5, 5)
+        hogbatch_call(new, ids, offsets, ns, min(2 * ns, len(offsets) - 1), w0, w1, sampling, 0.025, 0.0001,
+                      np.uint64(3))  # warm weights
         kernels = {f"{rev} (before)": old, "working tree": new}
         for fn in kernels.values():  # Numba compile / cache load outside the timings
-            fn(ids, offsets, 0, 2, w0.copy(), w1.copy(), *args, 0.025, 0.0001, np.uint64(1))
+            hogbatch_call(fn, ids, offsets, 0, 2, w0.copy(), w1.copy(), sampling, 0.025, 0.0001, np.uint64(1))
         res: dict[str, list] = {k: [] for k in kernels}
+        mats: dict[str, tuple] = {}
         for r in range(runs):
             for name in (list(kernels) if r % 2 == 0 else list(kernels)[::-1]):
                 a, b = w0.copy(), w1.copy()
                 t = time.process_time()
-                out = kernels[name](ids, offsets, 0, ns, a, b, *args, 0.025, 0.0001, np.uint64(7))
+                out = hogbatch_call(kernels[name], ids, offsets, 0, ns, a, b, sampling, 0.025, 0.0001, np.uint64(7))
                 res[name].append((time.process_time() - t, out))
+                mats[name] = (a, b, out)
         base = statistics.median(t for t, _ in res[f"{rev} (before)"])
-        print(f"\n{offsets[ns]:,} words, 1 thread, CPU s, medians of {runs} (interleaved)\n")
-        print("| kernel | CPU s (runs) | speed vs before | loss per pair | pairs |\n|---|---|---|---|---|")
+        (a0, b0, o0), (a1, b1, o1) = mats.values()
+        same = np.array_equal(a0, a1) and np.array_equal(b0, b1) and o0 == o1
+        small = (ids, offsets, 0, 3, w0.copy(), w1.copy(), sampling, 0.025, 0.0001, np.uint64(1))
+        print(f"\n{offsets[ns]:,} words, 1 thread, CPU s, medians of {runs} (interleaved); "
+              f"bit-identical matrices and loss: {same}\n")
+        print("| kernel | CPU s (runs) | speed vs before | loss per pair | pairs | loop NRT_incref |\n"
+              "|---|---|---|---|---|---|")
         for name, v in res.items():
             med = statistics.median(t for t, _ in v)
             out = v[-1][1]
-            print(f"| {name} | {med:.3f} ({', '.join(f'{t:.2f}' for t, _ in v)}) | {base / med:.2f}x | "
-                  f"{out[0] / out[2]:.4f} | {out[2]:,} |")
+            inc = loop_increfs(kernels[name], _raw_args(kernels[name], small))
+            print(f"| {name} | {med:.3f} ({', '.join(f'{t:.2f}' for t, _ in v)}) | {base / med:.3f}x | "
+                  f"{out[0] / out[2]:.4f} | {out[2]:,} | {inc} |")
         enc.close()
+
+
+def _raw_args(fn, a):
+    """The positional arguments ``hogbatch_call(fn, *a)`` passes (for recompiling ``fn``)."""
+    from firth.train.kernels import Job, Sentences
+
+    ids, offsets, s0, s1, syn0, syn1, sampling, alpha0, alpha1, seed = a
+    if fn.py_func.__code__.co_argcount == 5:
+        return Sentences(ids, offsets), Job(s0, s1, alpha0, alpha1, seed), syn0, syn1, sampling
+    return ids, offsets, s0, s1, syn0, syn1, *sampling, alpha0, alpha1, seed
 
 
 def quality(corpus: Path, rev: str, epochs: int, seeds: list[int]) -> None:
@@ -148,7 +184,7 @@ def quality(corpus: Path, rev: str, epochs: int, seeds: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="firth-abhb-q-") as tmp:
         old = Path(tmp) / "old"
         old.mkdir()
-        arch = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        arch = subprocess.run(["git", "archive", rev], cwd=GIT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=arch, check=True)
         trees = {f"{rev} (before)": old, "working tree": ROOT}
         for tree in trees.values():  # Numba compile / cache outside the lock
@@ -173,6 +209,7 @@ def fold(corpus: Path, words: int, runs: int) -> None:
     import numpy as np
 
     from firth.train.corpus import encode_corpus
+    from firth.train.kernels import Sampling
     from firth.train.vocab import Vocab
     from firth.train.word2vec.hogbatch import train_sg_batch
 
@@ -190,11 +227,13 @@ def fold(corpus: Path, words: int, runs: int) -> None:
         for name, (ii, V, (prob, alias)) in cases.items():
             rng = np.random.default_rng(1)
             w0 = ((rng.random((V, 100), dtype=np.float32) - 0.5) / 100).astype(np.float32)
-            args = (ii, offsets, 0, ns, w0, np.zeros_like(w0), np.ones(V, np.float32), prob, alias, 5, 5, 0.025, 0.0001)
-            if r == 0:
-                train_sg_batch(*args[:3], 2, *args[4:], np.uint64(1))  # cache load outside the timing
+            sampling = Sampling(np.ones(V, np.float32), prob, alias, 5, 5)
+            if r == 0:  # cache load outside the timing
+                hogbatch_call(train_sg_batch, ii, offsets, 0, 2, w0.copy(), np.zeros_like(w0), sampling, 0.025, 0.0001,
+                              np.uint64(1))
             t = time.process_time()
-            train_sg_batch(*args, np.uint64(7))
+            hogbatch_call(train_sg_batch, ii, offsets, 0, ns, w0, np.zeros_like(w0), sampling, 0.025, 0.0001,
+                          np.uint64(7))
             res.setdefault(name, []).append(time.process_time() - t)
     full = statistics.median(next(iter(res.values())))
     print(f"\n{offsets[ns]:,} words, no subsampling, 1 thread, CPU s, medians of {runs}\n")

@@ -68,11 +68,8 @@ def main():
 
     def timed(fn, syn0, syn1, ids=enc.ids, keep=keep, prob=prob, alias=alias, *more):
         t = time.process_time()
-        if fn is train_sg_batch:  # HogBatch still takes its parameters one by one
-            out = fn(ids, enc.offsets, 0, ns, syn0, syn1, keep, prob, alias, 5, 5, 0.025, 0.0001, np.uint64(7))
-        else:
-            out = fn(Sentences(ids, enc.offsets), Job(0, ns, 0.025, 0.0001, np.uint64(7)), syn0, syn1,
-                     Sampling(keep, prob, alias, 5, 5), *more)
+        out = fn(Sentences(ids, enc.offsets), Job(0, ns, 0.025, 0.0001, np.uint64(7)), syn0, syn1,
+                 Sampling(keep, prob, alias, 5, 5), *more)
         dt = time.process_time() - t
         return dt, out[1] / dt
 

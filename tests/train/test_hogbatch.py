@@ -30,11 +30,15 @@ def _weights(V, d, seed=1):
     return [((rng.random((V, d), dtype=np.float32) - 0.5) / d * 20).astype(np.float32) for _ in range(2)]
 
 
-def _reference(ids, offsets, ns, syn0, syn1, keep, prob, alias, window, negative, seed):
-    if hasattr(TK, "Sentences"):  # the reference takes the grouped parameters
-        return R.train_sg_batch(TK.Sentences(ids, offsets), TK.Job(0, ns, 0.05, 0.01, seed), syn0, syn1,
-                                TK.Sampling(keep, prob, alias, window, negative))
-    return R.train_sg_batch(ids, offsets, 0, ns, syn0, syn1, keep, prob, alias, window, negative, 0.05, 0.01, seed)
+def _args(ids, offsets, keep, prob, alias, window, negative, seed, s0=0, s1=None):
+    """(Sentences, Job, Sampling) of sentences [s0, s1) (all by default), lr 0.05 -> 0.01."""
+    s1 = len(offsets) - 1 if s1 is None else s1
+    return (TK.Sentences(ids, offsets), TK.Job(s0, s1, 0.05, 0.01, np.uint64(seed)),
+            TK.Sampling(keep, prob, alias, window, negative))
+
+
+def _run(fn, syn0, syn1, sents, job, sampling):
+    return fn(sents, job, syn0, syn1, sampling)
 
 
 # negatives 5 (targets in blocks of 3 + 3), 4 (3 + 2), 1 (1 + 1), 7 (3 + 3 + 2); dims that are
@@ -49,10 +53,9 @@ def test_matches_reference(negative, window, dim, tied):
         syn1 = syn0
     r0 = syn0.astype(np.float64)
     r1 = r0 if tied else syn1.astype(np.float64)
-    ns = len(offsets) - 1
-    seed = TK.job_seed(3, 1, 2)
-    got = train_sg_batch(ids, offsets, 0, ns, syn0, syn1, keep, prob, alias, window, negative, 0.05, 0.01, np.uint64(seed))
-    ref = _reference(ids, offsets, ns, r0, r1, keep, prob, alias, window, negative, seed)
+    args = _args(ids, offsets, keep, prob, alias, window, negative, TK.job_seed(3, 1, 2))
+    got = _run(train_sg_batch, syn0, syn1, *args)
+    ref = _run(R.train_sg_batch, r0, r1, *args)
     assert got[1] == ref[1] == offsets[-1]
     assert got[2] == ref[2] > 30  # same windows and subsampling
     assert got[0] == pytest.approx(ref[0], rel=1e-4)
@@ -63,11 +66,10 @@ def test_matches_reference(negative, window, dim, tied):
 
 def test_deterministic_and_job_ranges_compose():
     ids, offsets, keep, prob, alias, V = _corpus(seed=4, n_sent=14)
-    ns = len(offsets) - 1
     runs = []
     for _ in range(2):
         a, b = _weights(V, 20)
-        out = train_sg_batch(ids, offsets, 0, ns, a, b, keep, prob, alias, 4, 5, 0.05, 0.01, np.uint64(9))
+        out = _run(train_sg_batch, a, b, *_args(ids, offsets, keep, prob, alias, 4, 5, 9))
         runs.append((out, a, b))
     assert runs[0][0] == runs[1][0]
     assert np.array_equal(runs[0][1], runs[1][1]) and np.array_equal(runs[0][2], runs[1][2])
@@ -93,3 +95,18 @@ def test_grad_loss_of_a_nan_score_stays_in_bounds():
     G = np.empty_like(F)
     loss = _grad_loss(F, G, 1, 2, np.float32(0.1))
     assert not np.isfinite(loss)  # reported as divergence by the trainer, no stray read
+
+
+def test_job_in_the_middle_matches_reference():
+    """A job that starts past sentence 0 (its lr schedule counts only its own words)."""
+    ids, offsets, keep, prob, alias, V = _corpus(seed=5, n_sent=12)
+    syn0, syn1 = _weights(V, 12)
+    r0, r1 = syn0.astype(np.float64), syn1.astype(np.float64)
+    args = _args(ids, offsets, keep, prob, alias, 3, 4, 11, s0=4, s1=9)
+    got = _run(train_sg_batch, syn0, syn1, *args)
+    ref = _run(R.train_sg_batch, r0, r1, *args)
+    assert got[1] == ref[1] == offsets[9] - offsets[4]
+    assert got[2] == ref[2] > 10
+    assert got[0] == pytest.approx(ref[0], rel=1e-4)
+    np.testing.assert_allclose(syn0, r0, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(syn1, r1, rtol=0, atol=2e-5)

@@ -34,11 +34,6 @@ def _weights(V, d, seed=1):
     return syn0, syn1
 
 
-def _sg_batch(sents, job, syn0, syn1, sampling):
-    """The HogBatch kernel, which still takes its parameters one by one."""
-    return train_sg_batch(*sents, job.s0, job.s1, syn0, syn1, *sampling, job.alpha0, job.alpha1, job.seed)
-
-
 def test_lcg_and_sampler_match_reference():
     ids, offsets, keep, prob, alias, V = _tiny()
     seed = TK.job_seed(7, 2, 3)
@@ -70,7 +65,7 @@ def test_kernel_matches_reference(name, tied, extra):
         syn1 = syn0
     r0 = syn0.astype(np.float64)
     r1 = r0 if tied else syn1.astype(np.float64)
-    kern = {"sg_pairs": K.train_sg_pairs, "sg_batch": _sg_batch, "cbow": K.train_cbow}[name]
+    kern = {"sg_pairs": K.train_sg_pairs, "sg_batch": train_sg_batch, "cbow": K.train_cbow}[name]
     ref = {"sg_pairs": R.train_sg_pairs, "sg_batch": R.train_sg_batch, "cbow": R.train_cbow}[name]
     seed = TK.job_seed(1, 0, 0)
     ns = len(offsets) - 1
@@ -94,7 +89,7 @@ def test_batch_differs_from_pairs_but_only_a_little():
     ns = len(offsets) - 1
     sents, job, sampling = TK.Sentences(ids, offsets), TK.Job(0, ns, 0.05, 0.01, np.uint64(5)), TK.Sampling(keep, prob, alias, 3, 4)
     K.train_sg_pairs(sents, job, a0, a1, sampling)
-    _sg_batch(sents, job, b0, b1, sampling)
+    train_sg_batch(sents, job, b0, b1, sampling)
     assert not np.array_equal(a0, b0)
 
 

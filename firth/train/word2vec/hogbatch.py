@@ -2,8 +2,9 @@
 
 A window's context words share one set of negatives, so each centre word's update is a
 few small dense products (scores, input and output gradients) computed from the values
-before the update, then applied. Job interface, random draws and loss as in
-``firth.train.word2vec.kernels``; ``firth.train.word2vec.reference.train_sg_batch`` is the
+before the update, then applied. Grouped parameters (``Sentences``, ``Job``, ``Sampling``),
+the sentence, window and noise draws (the inlined helpers of ``firth.train.kernels``) and
+the loss as in ``firth.train.word2vec.kernels``; ``firth.train.word2vec.reference.train_sg_batch`` is the
 readable oracle.
 
 How it is made fast (benchmarks/RESULTS.md, issue 18, "HogBatch kernel speed"):
@@ -31,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from firth.train.kernels import _fill_sentence, job_extent, lcg, noise_sample, prefetch_row
+from firth.train.kernels import job_start, lcg, ns_target, prefetch_row, reduced_window, sentence
 
 # sigmoid(x) and softplus(-x) = -log sigmoid(x) on [-16, 16], 128 steps per unit, read with
 # linear interpolation (error < 3e-6 in the range; beyond it the sigmoid is within 1.2e-7 of
@@ -188,80 +189,99 @@ def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, d
     return loss
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def train_sg_batch(ids, offsets, s0, s1, syn0, syn1, keep, prob, alias, window, negative, alpha0, alpha1, seed):
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _work(maxlen, sampling, dim, tied):
+    """A job's buffers: a sentence's draws (context bounds ``lo``/``hi``, targets ``tgt`` and
+    their number ``nt``, per position), one window's context rows and its products."""
+    nt_max, nc_max = sampling.negative + 1, 2 * sampling.window
+    draws = (np.empty(maxlen, np.int64), np.empty(maxlen, np.int64), np.empty((maxlen, nt_max), np.int64),
+             np.empty(maxlen, np.int64))
+    win = (np.empty(nc_max, np.int64), np.empty((nc_max, nt_max), np.float32),
+           np.zeros((nc_max + 1, nt_max), np.float32),  # G, + a scratch row (_gin)
+           np.zeros((nc_max + 1, dim), np.float32), np.empty((nt_max if tied else 0, dim), np.float32),
+           np.arange(nt_max))  # ctx, F, G, gin, gout (the --tied buffer) and its rows
+    return draws, win
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _sentence_draws(buf, n, sampling, r, draws):
+    """Every window's draws of a sentence, in the order the windows take them: position i's
+    context is ``buf[lo[i]:hi[i]]`` but i, its targets ``tgt[i, :nt[i]]`` (the centre word,
+    then the noise draws that are not it). Returns r."""
+    lo, hi, tgt, nt = draws
+    for i in range(n):
+        lo[i], hi[i], r = reduced_window(i, n, sampling.window, r)
+        tgt[i, 0] = buf[i]
+        k = 1
+        for d in range(1, sampling.negative + 1):
+            t, _, r = ns_target(d, buf[i], r, sampling.prob, sampling.alias)
+            if t >= 0:
+                tgt[i, k] = t
+                k += 1
+        nt[i] = k
+    return r
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _prefetch_next(syn0, syn1, buf, n, i, draws, window):
+    """Prefetch the next window's target rows and its new context row."""
+    tgt, nt = draws[2], draws[3]
+    if i + 1 < n:
+        for q in range(nt[i + 1]):
+            prefetch_row(syn1, tgt[i + 1, q])
+        if i + 1 + window < n:
+            prefetch_row(syn0, buf[i + 1 + window])
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _context(buf, lo, hi, i, ctx):
+    """ctx = buf[lo..hi-1] but position i. Returns their number."""
+    nc = 0
+    for j in range(lo, hi):
+        if j != i:
+            ctx[nc] = buf[j]
+            nc += 1
+    return nc
+
+
+@njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _update(syn0, syn1, nc, tgt, nt, alpha, win, tied):
+    """The window's update, compiled for a few dims with the row length a constant (the tail
+    of a row is unrolled: 1.13x at dim 100) and for any other. Returns its loss."""
+    ctx, F, G, gin, gout, brows = win
+    dim = syn0.shape[1]
+    if dim == 100:
+        return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 100)
+    if dim == 300:
+        return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 300)
+    return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, dim)
+
+
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
+def train_sg_batch(sents, job, syn0, syn1, sampling):
     """Skip-gram, "HogBatch" (Ji et al. 2016): a window's context words share negatives.
+    ``sents``/``job``/``sampling``: ``firth.train.kernels.Sentences``/``Job``/``Sampling``.
 
     For centre word w with context rows C (|C| <= 2*window) and targets T = (w, n_1..n_k),
     the scores C·Tᵀ, the input gradients G·T and the output gradients Gᵀ·C are small dense
-    products computed from the values before the update, then applied.
+    products computed from the values before the update, then applied. A sentence's draws
+    are taken before its windows train, so the next window's rows can be prefetched.
     Returns (loss, words, pairs).
     """
-    dim = syn0.shape[1]
     tied = syn0.ctypes.data == syn1.ctypes.data
-    total, maxlen = job_extent(offsets, s0, s1)
-    buf = np.empty(maxlen, np.int32)
-    nt_max = negative + 1
-    nc_max = 2 * window
-    bws = np.empty(maxlen, np.int64)  # a sentence's draws, taken before its windows
-    tgs = np.empty((maxlen, nt_max), np.int64)
-    nts = np.empty(maxlen, np.int64)
-    ctx = np.empty(nc_max, np.int64)
-    F = np.empty((nc_max, nt_max), np.float32)
-    G = np.zeros((nc_max + 1, nt_max), np.float32)  # + a scratch row (_gin)
-    gin = np.zeros((nc_max + 1, dim), np.float32)
-    gout = np.empty((nt_max if tied else 0, dim), np.float32)
-    brows = np.arange(nt_max)  # the buffer's rows
-    r = np.uint64(seed)
-    uw = np.uint64(window)
-    loss = 0.0
-    pairs = 0
-    done = 0
-    for s in range(s0, s1):
-        a = offsets[s]
-        b = offsets[s + 1]
-        alpha = np.float32(alpha0 + (alpha1 - alpha0) * (done / max(total, 1)))
-        done += b - a
-        n, r = _fill_sentence(ids, a, b, keep, buf, r)
-        if n == 1:  # one reduced-window draw, no context: no negatives drawn
-            r = lcg(r)
-        if n < 2:
+    total, buf, r = job_start(sents, job)
+    draws, win = _work(buf.shape[0], sampling, syn0.shape[1], tied)
+    lo, hi, tgt, nt = draws
+    loss, pairs = 0.0, 0
+    for s in range(job.s0, job.s1):
+        n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
+        if n < 2:  # one word: its window draw, no context, so no negatives
+            r = lcg(r) if n == 1 else r
             continue
-        # the draws of every position, in the order the windows would take them
+        r = _sentence_draws(buf, n, sampling, r, draws)
         for i in range(n):
-            w = buf[i]
-            r = lcg(r)
-            bws[i] = window - np.int64((r >> np.uint64(16)) % uw)
-            tgs[i, 0] = w
-            nt = 1
-            for d in range(negative):
-                r = lcg(r)
-                t = noise_sample(r, prob, alias)
-                if t != w:
-                    tgs[i, nt] = t
-                    nt += 1
-            nts[i] = nt
-        for i in range(n):
-            if i + 1 < n:  # the next window's target rows and its new context row
-                for q in range(nts[i + 1]):
-                    prefetch_row(syn1, tgs[i + 1, q])
-                if i + 1 + window < n:
-                    prefetch_row(syn0, buf[i + 1 + window])
-            bw = bws[i]
-            nc = 0
-            for j in range(max(0, i - bw), min(n, i + bw + 1)):
-                if j != i:
-                    ctx[nc] = buf[j]
-                    nc += 1
-            nt = nts[i]
-            tgt = tgs[i]
-            # the window's update, compiled for a few dims with the row length a constant
-            # (the tail of a row is unrolled: 1.13x at dim 100) and for any other
-            if dim == 100:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 100)
-            elif dim == 300:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 300)
-            else:
-                loss += _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, dim)
+            _prefetch_next(syn0, syn1, buf, n, i, draws, sampling.window)
+            nc = _context(buf, lo[i], hi[i], i, win[0])
+            loss += _update(syn0, syn1, nc, tgt[i], nt[i], alpha, win, tied)
             pairs += nc
     return loss, total, pairs

@@ -193,10 +193,10 @@ class Word2Vec:
             def job(s0, s1, a0, a1, seed):
                 return K.train_sg_pairs(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sampling)
 
-        else:  # HogBatch (hogbatch.py) still takes its parameters one by one
+        else:  # HogBatch (hogbatch.py)
 
             def job(s0, s1, a0, a1, seed):
-                return train_sg_batch(*sents, s0, s1, syn0, syn1, *sampling, a0, a1, seed)
+                return train_sg_batch(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sampling)
 
         return job
 
