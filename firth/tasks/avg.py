@@ -230,39 +230,18 @@ class AvgClassifier:
         (``select_se=0`` picks strictly the best). ``stop_after``: run only the first epochs
         of the schedule.
         """
-        from firth.tasks.kernels import dequantize_rows, quantize_rows, train_epoch, train_epoch_ova
-
-        import numba
-
         if vectors is not None and self.config.dim != vectors.vector_size:  # the vectors' dim wins
             self.config = replace(self.config, dim=int(vectors.vector_size))
         cfg = self.config
-        ova = cfg.loss == "ova"
         rng = np.random.RandomState(cfg.seed)
         t0 = time.perf_counter()
-        if vectors is not None:
-            self.normalizer = vectors.normalizer
-        if ova:  # each example's labels as a CSR list
-            self.labels = Labels.from_data(lab for labs in train_labels for lab in _label_list(labs))
-            y_ptr, y_ids = self._label_csr(train_labels)
-        else:
-            self.labels = Labels.from_data(train_labels)
-            y = self.labels.encode(train_labels).astype(np.int64)
-        ids, offs = self._build_vocab(train_docs)
-        _release_free_memory()  # the feature pass's freed temporaries, before the matrices
-        self.n_pretrained = self._init_weights(rng, vectors)
-        has_dev = dev_docs is not None and len(dev_docs) > 0
-        if has_dev:
-            dev_score = self._dev_scorer(self.features(dev_docs), dev_labels, ova)
+        train = self._prepare(train_docs, train_labels, vectors, rng)
+        keeper = None
+        if dev_docs is not None and len(dev_docs) > 0:
+            keeper = _EpochKeeper(self._dev_scorer(self.features(dev_docs), dev_labels, cfg.loss == "ova"),
+                                  len(dev_docs), cfg)
             _release_free_memory()
-        threads = cfg.threads or os.cpu_count() or 1
-        threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
-        numba.set_num_threads(threads)
-        best = (-1.0, None)
-        best_acc = -1.0
-        kept = None  # the kept epoch: W_in as int8 rows + scales, W_out; one buffer, overwritten in place
-        bad = 0
-        n = len(train_docs)
+        threads = _set_threads(cfg.threads)
         self.history = []
         bar = None
         if progress:
@@ -270,49 +249,52 @@ class AvgClassifier:
 
             bar = progress(total=cfg.epochs, desc="avg classifier", unit="epoch", leave=False)
         for ep in range(min(cfg.epochs, stop_after or cfg.epochs)):
-            order = rng.permutation(n).astype(np.int64)
-            lr_a = cfg.lr * (1.0 - ep / cfg.epochs)
-            lr_b = cfg.lr * (1.0 - (ep + 1) / cfg.epochs)
-            if ova:
-                loss = train_epoch_ova(self.W_in, self.W_out, ids, offs, y_ptr, y_ids, order, lr_a, lr_b, threads)
-            else:
-                loss = train_epoch(self.W_in, self.W_out, ids, offs, y, order, lr_a, lr_b, threads)
-            loss /= max(n, 1)
-            rec = {"epoch": ep + 1, "loss": float(loss)}
-            if has_dev:
-                acc = rec["dev_accuracy"] = dev_score()
-                if acc > best_acc:
-                    best_acc, bad, take = acc, 0, True
-                else:
-                    bad += 1
-                    se = math.sqrt(best_acc * (1.0 - best_acc) / len(dev_docs))
-                    take = acc >= best_acc - cfg.select_se * se
-                if take:  # the input matrix kept as int8 rows + a scale each (a quarter of a copy)
-                    if kept is None:
-                        kept = (np.empty(self.W_in.shape, np.int8), np.empty(len(self.W_in), np.float32),
-                                np.empty_like(self.W_out))
-                    quantize_rows(self.W_in, kept[0], kept[1])
-                    np.copyto(kept[2], self.W_out)
-                    best = (acc, ep + 1)
+            rec = {"epoch": ep + 1, "loss": self._train_epoch(ep, rng, train, threads)}
+            if keeper is not None:
+                rec["dev_accuracy"] = keeper.judge(ep + 1, self.W_in, self.W_out)
             self.history.append(rec)
-            if bar is not None:
-                bar.set_postfix(loss=f"{loss:.4f}", **({"dev": f"{rec['dev_accuracy']:.4f}"} if has_dev else {}))
-                bar.update(1)
-            if log is not None:
-                log(rec)
-            if has_dev and cfg.patience and bad >= cfg.patience:
+            _report(bar, log, rec)
+            if keeper is not None and keeper.should_stop():
                 break
         if bar is not None:
             bar.close()
-        if has_dev and best[1] is not None:
-            self.best_epoch = best[1]
-            if self.best_epoch != len(self.history):  # a later epoch was trained: back to the kept one
-                dequantize_rows(kept[0], kept[1], self.W_in)
-                self.W_out = kept[2]
-        else:
-            self.best_epoch = len(self.history)
+        self.best_epoch = keeper.restore(self, len(self.history)) if keeper is not None else len(self.history)
         self.train_seconds = time.perf_counter() - t0
         return self
+
+    def _prepare(self, train_docs, train_labels, vectors, rng):
+        """Labels, vocabulary, training features and initial weights. Returns what an epoch
+        trains on: (ids, offsets, targets), targets the label ids (softmax) or each example's
+        labels as a CSR list (ptr, ids) (one-vs-all)."""
+        if vectors is not None:
+            self.normalizer = vectors.normalizer
+        if self.config.loss == "ova":
+            self.labels = Labels.from_data(lab for labs in train_labels for lab in _label_list(labs))
+            targets = self._label_csr(train_labels)
+        else:
+            self.labels = Labels.from_data(train_labels)
+            targets = self.labels.encode(train_labels).astype(np.int64)
+        ids, offs = self._build_vocab(train_docs)
+        _release_free_memory()  # the feature pass's freed temporaries, before the matrices
+        self.n_pretrained = self._init_weights(rng, vectors)
+        return ids, offs, targets
+
+    def _train_epoch(self, ep, rng, train, threads) -> float:
+        """One epoch in a fresh random order, the learning rate falling linearly over the whole
+        schedule. Returns the mean loss per example."""
+        from firth.tasks.kernels import train_epoch, train_epoch_ova
+
+        cfg = self.config
+        ids, offs, targets = train
+        n = len(offs) - 1
+        order = rng.permutation(n).astype(np.int64)
+        lr_a = cfg.lr * (1.0 - ep / cfg.epochs)
+        lr_b = cfg.lr * (1.0 - (ep + 1) / cfg.epochs)
+        if cfg.loss == "ova":
+            loss = train_epoch_ova(self.W_in, self.W_out, ids, offs, *targets, order, lr_a, lr_b, threads)
+        else:
+            loss = train_epoch(self.W_in, self.W_out, ids, offs, targets, order, lr_a, lr_b, threads)
+        return float(loss / max(n, 1))
 
     def _build_vocab(self, train_docs):
         """Words (min_count, most frequent first), the n-gram buckets seen, and the training
@@ -478,6 +460,69 @@ class AvgClassifier:
         m.W_in = np.ascontiguousarray(m.W_in, dtype=np.float32)
         m.W_out = np.ascontiguousarray(m.W_out, dtype=np.float32)
         return m
+
+
+def _set_threads(threads: int) -> int:
+    """Numba's thread count for training: ``threads`` (0: all cores), at most Numba's pool."""
+    import numba
+
+    threads = max(1, min(threads or os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    return threads
+
+
+def _report(bar, log, rec: dict) -> None:
+    """An epoch's record to the progress bar and the ``log`` callback."""
+    if bar is not None:
+        bar.set_postfix(loss=f"{rec['loss']:.4f}", **({"dev": f"{rec['dev_accuracy']:.4f}"} if "dev_accuracy" in rec else {}))
+        bar.update(1)
+    if log is not None:
+        log(rec)
+
+
+class _EpochKeeper:
+    """The epoch kept by dev accuracy (``AvgClassifier.fit``): the latest within ``select_se``
+    standard errors of the best so far, its input matrix as int8 rows + a scale each (a
+    quarter of a copy) and its output matrix, in one buffer overwritten in place; early
+    stopping after ``patience`` epochs without a new best."""
+
+    def __init__(self, score, n_dev: int, cfg: AvgConfig):
+        self.score, self.n_dev, self.cfg = score, n_dev, cfg
+        self.best_acc, self.bad, self.epoch, self.kept = -1.0, 0, None, None
+
+    def judge(self, epoch: int, W_in, W_out) -> float:
+        """Score the current weights; keep them if they qualify. Returns the dev accuracy."""
+        from firth.tasks.kernels import quantize_rows
+
+        acc = self.score()
+        if acc > self.best_acc:
+            self.best_acc, self.bad, take = acc, 0, True
+        else:
+            self.bad += 1
+            se = math.sqrt(self.best_acc * (1.0 - self.best_acc) / self.n_dev)
+            take = acc >= self.best_acc - self.cfg.select_se * se
+        if take:
+            if self.kept is None:
+                self.kept = (np.empty(W_in.shape, np.int8), np.empty(len(W_in), np.float32), np.empty_like(W_out))
+            quantize_rows(W_in, self.kept[0], self.kept[1])
+            np.copyto(self.kept[2], W_out)
+            self.epoch = epoch
+        return acc
+
+    def should_stop(self) -> bool:
+        return bool(self.cfg.patience) and self.bad >= self.cfg.patience
+
+    def restore(self, model, trained: int) -> int:
+        """Put the kept epoch's weights back in ``model`` if a later one was trained. Returns
+        the kept epoch (``trained`` if none was kept)."""
+        from firth.tasks.kernels import dequantize_rows
+
+        if self.epoch is None:
+            return trained
+        if self.epoch != trained:
+            dequantize_rows(self.kept[0], self.kept[1], model.W_in)
+            model.W_out = self.kept[2]
+        return self.epoch
 
 
 def _label_list(labels) -> list[str]:
