@@ -474,7 +474,8 @@ def _set_threads(threads: int) -> int:
 def _report(bar, log, rec: dict) -> None:
     """An epoch's record to the progress bar and the ``log`` callback."""
     if bar is not None:
-        bar.set_postfix(loss=f"{rec['loss']:.4f}", **({"dev": f"{rec['dev_accuracy']:.4f}"} if "dev_accuracy" in rec else {}))
+        dev = {"dev": f"{rec['dev_accuracy']:.4f}"} if "dev_accuracy" in rec else {}
+        bar.set_postfix(loss=f"{rec['loss']:.4f}", **dev)
         bar.update(1)
     if log is not None:
         log(rec)
