@@ -269,35 +269,63 @@ def _ring_all_reduce(nbytes: int, size: int) -> int:
     return 2 * (size - 1) * nbytes // max(size, 1)
 
 
-def row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-row dot products in float64, summed column by column in a fixed order: only
-    element-wise operations, so every rank (any CPU, any alignment) gets the same bits."""
-    out = np.zeros(len(a), np.float64)
-    for j in range(a.shape[1]):
-        out += a[:, j].astype(np.float64) * b[:, j]
+def _col_sums(x: np.ndarray) -> np.ndarray:
+    """Sum of the rows of a (d, n) array, one row after the other: only element-wise
+    additions, in a fixed order, so every rank (any CPU, any alignment) gets the same bits."""
+    out = x[0].copy()
+    for j in range(1, len(x)):
+        out += x[j]
     return out
+
+
+def _t64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(a).T, np.float64)  # (n, d) -> (d, n), float64
+
+
+def row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row dot products of two (n, d) arrays, in float64, the same bits on every rank."""
+    at = _t64(a)
+    return _col_sums(at * (at if b is a else _t64(b))) if len(at) else np.zeros(len(a))
+
+
+def _adasum_pair_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`adasum_pair` on transposed (d, n) float64 arrays, in place (returns ``a``,
+    overwrites ``b``); the dot products one row of the transposed arrays after the other."""
+    ab, aa, bb = np.zeros(a.shape[1]), np.zeros(a.shape[1]), np.zeros(a.shape[1])
+    for j in range(len(a)):
+        ab += a[j] * b[j]
+        aa += a[j] * a[j]
+        bb += b[j] * b[j]
+    ca = 1.0 - np.divide(ab, 2 * aa, out=np.zeros_like(ab), where=aa > 0)
+    cb = 1.0 - np.divide(ab, 2 * bb, out=np.zeros_like(ab), where=bb > 0)
+    a *= ca
+    b *= cb
+    a += b
+    return a
 
 
 def adasum_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Adasum of two sets of row updates (Maleki et al., MLSys 2021), row by row:
     ``(1 - a.b / 2|a|^2) a + (1 - a.b / 2|b|^2) b``: identical rows give one of them (no
     overshoot), orthogonal rows their sum, a zero row the other row."""
-    ab, aa, bb = row_dots(a, b), row_dots(a, a), row_dots(b, b)
-    ca = 1.0 - np.divide(ab, 2 * aa, out=np.zeros_like(ab), where=aa > 0)
-    cb = 1.0 - np.divide(ab, 2 * bb, out=np.zeros_like(ab), where=bb > 0)
-    return (ca[:, None] * a + cb[:, None] * b).astype(np.float32)
+    if not a.shape[1]:
+        return (a + b).astype(np.float32)
+    return np.ascontiguousarray(_adasum_pair_t(_t64(a), _t64(b)).T, np.float32)
 
 
 def adasum_rows(g: np.ndarray) -> np.ndarray:
-    """Adasum of ``g[0] .. g[P-1]`` (P sets of row updates, rank order), pairwise up a fixed
-    tree: (0,1), (2,3), ... then the results again; an odd one out waits for the next level."""
-    parts = [g[r] for r in range(len(g))]
-    if not parts:
+    """Adasum of ``g[0] .. g[P-1]`` (P sets of (n, d) row updates, rank order), pairwise up a
+    fixed tree: (0,1), (2,3), ... then the results again; an odd one out waits for the next
+    level. In float64 throughout, transposed so that each step is a contiguous vector op."""
+    if not len(g):
         raise ValueError("adasum of no updates")
+    if not g.shape[2]:
+        return np.zeros(g.shape[1:], np.float32)
+    parts = [_t64(g[r]) for r in range(len(g))]
     while len(parts) > 1:
-        nxt = [adasum_pair(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        nxt = [_adasum_pair_t(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         parts = nxt + ([parts[-1]] if len(parts) % 2 else [])
-    return np.asarray(parts[0], np.float32)
+    return np.ascontiguousarray(parts[0].T, np.float32)
 
 
 def bound_scale(summed: np.ndarray, top: np.ndarray, c: float) -> np.ndarray:
