@@ -191,24 +191,22 @@ def _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, d
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
 def _work(maxlen, sampling, dim, tied):
-    """A job's buffers: a sentence's draws (context bounds ``lo``/``hi``, targets ``tgt`` and
-    their number ``nt``, per position), one window's context rows and its products."""
+    """A job's buffers: a sentence's draws (per position: context bounds ``lo``, ``hi``,
+    targets ``tgt`` and their number ``nt``), then a window's context rows ``ctx``, scores
+    ``F``, gradients ``G`` (+ a scratch row, ``_gin``), input gradients ``gin``, and the
+    output gradients ``gout`` with their rows ``brows`` (a buffer only for ``--tied``)."""
     nt_max, nc_max = sampling.negative + 1, 2 * sampling.window
-    draws = (np.empty(maxlen, np.int64), np.empty(maxlen, np.int64), np.empty((maxlen, nt_max), np.int64),
-             np.empty(maxlen, np.int64))
-    win = (np.empty(nc_max, np.int64), np.empty((nc_max, nt_max), np.float32),
-           np.zeros((nc_max + 1, nt_max), np.float32),  # G, + a scratch row (_gin)
-           np.zeros((nc_max + 1, dim), np.float32), np.empty((nt_max if tied else 0, dim), np.float32),
-           np.arange(nt_max))  # ctx, F, G, gin, gout (the --tied buffer) and its rows
-    return draws, win
+    return (np.empty(maxlen, np.int64), np.empty(maxlen, np.int64), np.empty((maxlen, nt_max), np.int64),
+            np.empty(maxlen, np.int64), np.empty(nc_max, np.int64), np.empty((nc_max, nt_max), np.float32),
+            np.zeros((nc_max + 1, nt_max), np.float32), np.zeros((nc_max + 1, dim), np.float32),
+            np.empty((nt_max if tied else 0, dim), np.float32), np.arange(nt_max))
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _sentence_draws(buf, n, sampling, r, draws):
+def _sentence_draws(buf, n, sampling, r, lo, hi, tgt, nt):
     """Every window's draws of a sentence, in the order the windows take them: position i's
     context is ``buf[lo[i]:hi[i]]`` but i, its targets ``tgt[i, :nt[i]]`` (the centre word,
     then the noise draws that are not it). Returns r."""
-    lo, hi, tgt, nt = draws
     for i in range(n):
         lo[i], hi[i], r = reduced_window(i, n, sampling.window, r)
         tgt[i, 0] = buf[i]
@@ -223,17 +221,6 @@ def _sentence_draws(buf, n, sampling, r, draws):
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _prefetch_next(syn0, syn1, buf, n, i, draws, window):
-    """Prefetch the next window's target rows and its new context row."""
-    tgt, nt = draws[2], draws[3]
-    if i + 1 < n:
-        for q in range(nt[i + 1]):
-            prefetch_row(syn1, tgt[i + 1, q])
-        if i + 1 + window < n:
-            prefetch_row(syn0, buf[i + 1 + window])
-
-
-@njit(nogil=True, fastmath=True, cache=True, inline="always")
 def _context(buf, lo, hi, i, ctx):
     """ctx = buf[lo..hi-1] but position i. Returns their number."""
     nc = 0
@@ -242,19 +229,6 @@ def _context(buf, lo, hi, i, ctx):
             ctx[nc] = buf[j]
             nc += 1
     return nc
-
-
-@njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _update(syn0, syn1, nc, tgt, nt, alpha, win, tied):
-    """The window's update, compiled for a few dims with the row length a constant (the tail
-    of a row is unrolled: 1.13x at dim 100) and for any other. Returns its loss."""
-    ctx, F, G, gin, gout, brows = win
-    dim = syn0.shape[1]
-    if dim == 100:
-        return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 100)
-    if dim == 300:
-        return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, 300)
-    return _window(syn0, syn1, ctx, nc, tgt, nt, F, G, gin, gout, brows, alpha, tied, dim)
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
@@ -268,20 +242,30 @@ def train_sg_batch(sents, job, syn0, syn1, sampling):
     are taken before its windows train, so the next window's rows can be prefetched.
     Returns (loss, words, pairs).
     """
-    tied = syn0.ctypes.data == syn1.ctypes.data
+    dim, tied = syn0.shape[1], syn0.ctypes.data == syn1.ctypes.data
     total, buf, r = job_start(sents, job)
-    draws, win = _work(buf.shape[0], sampling, syn0.shape[1], tied)
-    lo, hi, tgt, nt = draws
+    lo, hi, tgt, nt, ctx, F, G, gin, gout, brows = _work(buf.shape[0], sampling, dim, tied)
     loss, pairs = 0.0, 0
     for s in range(job.s0, job.s1):
         n, alpha, r = sentence(sents, s, job, total, sampling.keep, buf, r)
         if n < 2:  # one word: its window draw, no context, so no negatives
             r = lcg(r) if n == 1 else r
             continue
-        r = _sentence_draws(buf, n, sampling, r, draws)
+        r = _sentence_draws(buf, n, sampling, r, lo, hi, tgt, nt)
         for i in range(n):
-            _prefetch_next(syn0, syn1, buf, n, i, draws, sampling.window)
-            nc = _context(buf, lo[i], hi[i], i, win[0])
-            loss += _update(syn0, syn1, nc, tgt[i], nt[i], alpha, win, tied)
+            if i + 1 < n:  # the next window's target rows and its new context row
+                for q in range(nt[i + 1]):
+                    prefetch_row(syn1, tgt[i + 1, q])
+                if i + 1 + sampling.window < n:
+                    prefetch_row(syn0, buf[i + 1 + sampling.window])
+            nc = _context(buf, lo[i], hi[i], i, ctx)
+            # the window's update, compiled for a few dims with the row length a constant
+            # (the tail of a row is unrolled: 1.13x at dim 100) and for any other
+            if dim == 100:
+                loss += _window(syn0, syn1, ctx, nc, tgt[i], nt[i], F, G, gin, gout, brows, alpha, tied, 100)
+            elif dim == 300:
+                loss += _window(syn0, syn1, ctx, nc, tgt[i], nt[i], F, G, gin, gout, brows, alpha, tied, 300)
+            else:
+                loss += _window(syn0, syn1, ctx, nc, tgt[i], nt[i], F, G, gin, gout, brows, alpha, tied, dim)
             pairs += nc
     return loss, total, pairs
