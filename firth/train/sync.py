@@ -17,7 +17,10 @@ all-reduce hands every rank the same sums). That is what Hogwild threads sharing
 with the other ranks' updates arriving up to one interval late. ``mode="mean"`` divides the
 summed update by the number of ranks (model averaging, as Spark MLlib does per iteration):
 kept for the measurement that shows why firth does not use it (a word seen by one rank
-gets 1/P of its update; benchmarks/RESULTS.md).
+gets 1/P of its update; benchmarks/RESULTS.md). ``touched`` and ``hot`` average some rows
+over the ranks that changed them; ``adasum`` combines each row's updates by Adasum (an
+all-gather of the rows several ranks changed); ``bound`` caps each row's summed move at
+``bound`` times the longest one-rank move (docs/distributed.md has what each measured).
 
 Only touched rows travel: rare words (most of the vocabulary, by Zipf's law) are touched
 in few intervals and cost nothing in the others, while the frequent words, touched in every
