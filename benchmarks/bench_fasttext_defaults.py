@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -63,9 +65,12 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=float, default=None, help="sampling threshold for both sides (default: theirs, 1e-4)")
     ap.add_argument("--one-line", action="store_true", help="the prefix as one line (as all of en-mix is)")
     ap.add_argument("--judge", nargs="+", default=None, metavar="MODEL", help="only judge these models")
+    ap.add_argument("--by-pair", action="store_true",
+                    help="with --judge: also the family section per asked pair (questions right of the 2 x 18 "
+                         "that ask for one of its words)")
     a = ap.parse_args(argv)
     if a.judge:
-        return judge_only(a.judge)
+        return judge_only(a.judge, by_pair=a.by_pair)
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
     if a.words == 0:
@@ -167,9 +172,11 @@ def one_line(src: Path, out: Path) -> Path:
     return out
 
 
-def judge_only(models) -> int:
+def judge_only(models, by_pair: bool = False) -> int:
     """Judge written models (each row, then per side the median); the same judge as above
-    plus the semantic / syntactic split of Google and its family section."""
+    plus the semantic / syntactic split of Google and its family section (``by_pair``: and
+    that section per word pair: at 30k words it is every ordered couple of 19 pairs, so each
+    pair is asked for in 18 questions and one pair's vectors move up to ~10 points)."""
     from bench_fasttext import ANALOGY, SIM, read_pairs, similarity_score
     from gensim.models import KeyedVectors as GKV
 
@@ -179,6 +186,7 @@ def judge_only(models) -> int:
     print("| model | " + " | ".join(sets) + " | Google | semantic | syntactic | family |")
     print("|---|" + "---|" * (len(sets) + 4))
     rows: dict[str, list] = {}
+    pairs: list = []
     for m in models:
         kv = load_vectors(m)
         sims = [similarity_score(kv, read_pairs(SIM / f"{s}.tsv"))[0] for s in sets]
@@ -196,6 +204,9 @@ def judge_only(models) -> int:
         syn = part([x for x in sections if x["section"].startswith("gram")])
         sem = part([x for x in sections if not x["section"].startswith("gram")])
         fam = part([x for x in sections if x["section"] == "family"])  # the most subsampled words (he, his, king)
+        if by_pair:
+            fs = [x for x in sections if x["section"] == "family"][0]
+            pairs.append((Path(m).name, family_by_pair(fs), answer_ranks(g, fs, 30_000)))
         vals = sims + [100 * acc, 100 * sem, 100 * syn, 100 * fam]
         side = "fastText" if m.endswith(".bin") else "firth"
         rows.setdefault(side, []).append(vals)
@@ -205,7 +216,43 @@ def judge_only(models) -> int:
         med = [statistics.median(col) for col in zip(*vs)]
         print(f"| **{side} median of {len(vs)}** | " + " | ".join(f"{v:.3f}" for v in med[:len(sets)])
               + " | " + " | ".join(f"{v:.2f}%" for v in med[len(sets):]) + " |")
+    if pairs:
+        keys = sorted({k for _, d, _ in pairs for k in d})
+        print("\nfamily section, questions right per asked pair (of the 18 asking for its second word)")
+        print("| pair | " + " | ".join(n for n, _, _ in pairs) + " |")
+        print("|---|" + "---|" * len(pairs))
+        for k in keys:
+            print(f"| {k} | " + " | ".join(f"{d.get(k, (0, 0))[0]}/{d.get(k, (0, 0))[1]}" for _, d, _ in pairs) + " |")
+        print("| mean reciprocal rank of the answer | " + " | ".join(f"{np.mean(1 / r):.3f}" for _, _, r in pairs) + " |")
+        print("| median rank of the answer | " + " | ".join(f"{np.median(r):.0f}" for _, _, r in pairs) + " |")
     return 0
+
+
+def answer_ranks(g, section, top: int) -> np.ndarray:
+    """Rank (1 = gensim's answer) of the expected word for every question of ``section``, by
+    3CosAdd over the ``top`` first words of gensim's KeyedVectors ``g`` (a, b, c excluded): a
+    figure that moves less from run to run than right / wrong."""
+    m = g.vectors[:top] / np.linalg.norm(g.vectors[:top], axis=1, keepdims=True)
+    idx = {w.upper(): i for i, w in reversed(list(enumerate(g.index_to_key[:top])))}
+    out = []
+    for a, b, c, d in section["correct"] + section["incorrect"]:
+        ia, ib, ic, id_ = (idx[x.upper()] for x in (a, b, c, d))
+        sims = m @ (m[ib] - m[ia] + m[ic])
+        sims[[ia, ib, ic]] = -np.inf
+        out.append(1 + int(np.sum(sims > sims[id_])))
+    return np.array(out, np.float64)
+
+
+def family_by_pair(section) -> dict:
+    """{"a:b": (right, asked)} over the questions whose expected word is a or b (pairs unordered
+    as written in the file: a male word first)."""
+    out: dict = {}
+    qs = [(q, 1) for q in section["correct"]] + [(q, 0) for q in section["incorrect"]]
+    for (a, b, c, d), ok in qs:
+        key = f"{c.lower()}:{d.lower()}"
+        r, n = out.get(key, (0, 0))
+        out[key] = (r + ok, n + 1)
+    return out
 
 
 if __name__ == "__main__":
