@@ -189,6 +189,34 @@ def scaling(args, corpus) -> list[dict]:
     return rows
 
 
+def encode_profile(corpus, runs: int) -> None:
+    """--encode-profile: the reading stage in this process (encode_corpus at 1 and 2 workers,
+    then vocabulary, remap, alias table): wall and CPU seconds, medians of ``runs``, after a
+    first call that pays Numba's initialisation (timed alone, first)."""
+    from firth.train.corpus import encode_corpus
+    from firth.train.vocab import Vocab
+
+    t, c = time.perf_counter(), time.process_time()
+    encode_corpus(str(make_corpus(100_000)), workers=2).close()
+    print(f"first call (Numba initialisation + a 100k-word encode): {time.perf_counter() - t:.2f} s wall, "
+          f"{time.process_time() - c:.2f} s CPU")
+    res: dict[str, list] = {}
+    for r in range(runs):
+        for w in ((1, 2) if r % 2 == 0 else (2, 1)):
+            t, c = time.perf_counter(), time.process_time()
+            enc = encode_corpus(str(corpus), workers=w)
+            res.setdefault(f"encode, {w} worker(s)", []).append((time.perf_counter() - t, time.process_time() - c))
+            t, c = time.perf_counter(), time.process_time()
+            vocab, mapping = Vocab.from_counts(enc.words, enc.counts, 5)
+            enc.remap(mapping)
+            vocab.noise_table(0.75)
+            res.setdefault("vocabulary + remap + alias table", []).append((time.perf_counter() - t, time.process_time() - c))
+            enc.close()
+    print("| stage | wall s (median) | CPU s (median) |\n|---|---|---|")
+    for k, v in res.items():
+        print(f"| {k} | {statistics.median(x for x, _ in v):.3f} | {statistics.median(y for _, y in v):.3f} |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--words", type=int, default=5_000_000, help="corpus size in words (prefix of en-mix; 0 = all of it)")
@@ -200,6 +228,7 @@ def main(argv=None):
                     help="thread scaling: firth 1 vs 2 workers (and gensim) interleaved in one lock hold per model/epochs")
     ap.add_argument("--before", default=None, help="--scaling: also time firth from this tree (e.g. a git archive)")
     ap.add_argument("--no-gensim", action="store_true", help="--scaling: firth only")
+    ap.add_argument("--encode-profile", action="store_true", help="time the reading stage at 1 and 2 workers in-process")
     ap.add_argument("--kernels", default="pairs,batch", help="firth skip-gram kernels to measure")
     ap.add_argument("--no-lock", action="store_true", help="do not take /tmp/firth-heavy.lock per group")
     ap.add_argument("--json", default=None, help="also write the results here")
@@ -214,6 +243,9 @@ def main(argv=None):
     corpus = make_corpus(args.words or None)
     size = f'{args.words:,}' if args.words else 'all'
     print(f"corpus: {corpus} ({size} words, 1,000 per line); {args.runs} runs each, medians", flush=True)
+    if args.encode_profile:
+        encode_profile(corpus, args.runs)
+        return
     if args.scaling:
         rows = scaling(args, corpus)
         if args.json:
