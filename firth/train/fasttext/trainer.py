@@ -137,11 +137,6 @@ class FastText(Word2Vec):
         for t in ts:
             t.join()
         self.syn1 = np.zeros((V, d), dtype=np.float32)
-        from firth.train.fasttext import variants
-
-        if "init" in variants.active():  # experiment (issue 18): fastText's partly-zero start
-            n0 = variants.fb_init_zero(self.syn0, V, self._used, self.n_buckets, self.workers)
-            print(f"FIRTH_FT_VARIANT init: {n0:,} rows (partly) zero", file=sys.stderr)
 
     def _subword_tables(self):
         """Each vocabulary word's subword rows (CSR offsets, ids: rows of ``syn0``) and
@@ -185,11 +180,6 @@ class FastText(Word2Vec):
         sents, syn0, syn1, sampling = self._kernel_inputs()
         sub = K.Subwords(*self._subword_tables())
         kern = K.train_ft_cbow if self.model == "cbow" else K.train_ft_sg
-        from firth.train.fasttext import variants
-
-        if "sigmoid" in variants.active() and self.model == "sg":  # experiment (issue 18)
-            kern = variants.train_ft_sg_fb
-            print("FIRTH_FT_VARIANT sigmoid: fastText's tables", file=sys.stderr)
 
         def job(s0, s1, a0, a1, seed):
             return kern(sents, Job(s0, s1, a0, a1, seed), syn0, syn1, sub, sampling)
