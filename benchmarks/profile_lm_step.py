@@ -4,11 +4,15 @@ Both models are 2×200 LSTMs with a 10,002-word softmax, dropout 0.2, bptt 35, b
 lr 20, clip 0.25. firth's step is :func:`firth.lm.train.train_step` on a
 :class:`firth.lm.model.LanguageModel`; the anchor's is the body of ``train()`` in its
 ``main.py`` on its own ``RNNModel`` (imported from the anchor's directory, unmodified).
-Blocks of ``--steps`` steps alternate (firth, anchor, firth, ...) so that both see the same
-load; the median ms/batch of each and their ratio are printed, then (``--profile``) a
-cProfile of one block of each: where the time goes, and whether any of it is Python.
+Blocks of ``--steps`` steps alternate (firth, firth-plain, anchor, firth, ...) so that all
+see the same load; the median ms/batch of each and their ratios are printed, then
+(``--profile``) a cProfile of one block of each: where the time goes, and whether any of it
+is Python. ``firth`` is the default step (the one-node softmax loss, firth/lm/softmax.py);
+``firth-plain`` the same model and step with ``fused_softmax = False`` (``nn.Linear`` +
+``F.cross_entropy``, the reference), so the softmax's share of any difference shows.
+``--programs`` picks which run.
 
-    flock /tmp/firth-heavy.lock python benchmarks/profile_lm_step.py --blocks 7 --profile
+    flock /tmp/firth-heavy.lock python benchmarks/profile_lm_step.py --blocks 9 --profile
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vocab", type=int, default=10002)
     ap.add_argument("--profile", action="store_true", help="then cProfile one block of each")
+    ap.add_argument("--programs", default="firth,firth-plain,anchor", help="which steps to time, in this order")
     args = ap.parse_args()
     if not (ANCHOR / "model.py").is_file():
         raise SystemExit(f"{ANCHOR}: the anchor is not there; this comparison needs ../shared/anchors")
@@ -52,7 +57,8 @@ def main():
     opt = torch.optim.SGD(params, lr=20)
     criterion = torch.nn.NLLLoss()
 
-    def firth_block():
+    def firth_block(fused=True):
+        fm.fused_softmax = fused
         state = fm.init_state(B)
         t = time.perf_counter()
         for i in range(n):
@@ -76,18 +82,28 @@ def main():
             loss.item()
         return (time.perf_counter() - t) / n * 1000
 
-    firth_block(), anchor_block()  # warm-up
-    ms = {"firth": [], "anchor": []}
+    blocks = {"firth": firth_block, "firth-plain": lambda: firth_block(False), "anchor": anchor_block}
+    names = args.programs.split(",")
+    if not names or any(k not in blocks for k in names):
+        raise SystemExit(f"--programs {args.programs}: use names from {', '.join(blocks)}")
+    for k in names:  # warm-up
+        blocks[k]()
+    ms = {k: [] for k in names}
     for _ in range(args.blocks):
-        ms["firth"].append(firth_block())
-        ms["anchor"].append(anchor_block())
+        for k in names:
+            ms[k].append(blocks[k]())
     med = {k: sorted(v)[len(v) // 2] for k, v in ms.items()}
     for k, v in ms.items():
         print(f"{k}: ms/batch per block {[round(x, 1) for x in v]}, median {med[k]:.1f}, min {min(v):.1f}")
-    print(f"speed ratio firth / anchor (tokens/s): median {med['anchor'] / med['firth']:.3f}, "
-          f"best blocks {min(ms['anchor']) / min(ms['firth']):.3f}")
+    for k in names:
+        if k != "anchor" and "anchor" in ms:
+            per = [a / f for a, f in zip(ms["anchor"], ms[k])]
+            print(f"speed ratio {k} / anchor (tokens/s): median {med['anchor'] / med[k]:.3f}, "
+                  f"best blocks {min(ms['anchor']) / min(ms[k]):.3f}, per block (same round) "
+                  f"{[round(r, 3) for r in per]}, median of those {sorted(per)[len(per) // 2]:.3f}")
     if args.profile:
-        for name, fn in (("firth", firth_block), ("anchor", anchor_block)):
+        for name in names:
+            fn = blocks[name]
             prof = cProfile.Profile()
             prof.runcall(fn)
             print(f"===== {name}: one block of {n} steps")

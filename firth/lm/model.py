@@ -3,8 +3,10 @@
 ``forward(x, state)`` takes token ids (T, B) time-major (the layout of BPTT chunks) and
 returns the top layer's outputs (T, B, hidden) and the new state; :meth:`nll` turns outputs
 and targets into per-token negative log-likelihoods through the full softmax or an adaptive
-one. The state is the runner's (L, B, state_size) tensor; pass it back (detached while
-training) to carry the text across chunks.
+one; :meth:`loss`, the training loss, is their mean, through the one-node softmax of
+:mod:`firth.lm.softmax` when the softmax is full (``fused_softmax``, on by default; off, it
+is ``nll(...).mean()``, the reference). The state is the runner's (L, B, state_size)
+tensor; pass it back (detached while training) to carry the text across chunks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import nn
 
 from firth.errors import FirthError
 from firth.lm.config import LMConfig
+from firth.lm.softmax import linear_nll
 from firth.rnn.runner import RNN
 
 __all__ = ["LanguageModel"]
@@ -22,6 +25,9 @@ __all__ = ["LanguageModel"]
 
 class LanguageModel(nn.Module):
     kind = "firth-lm"
+    # loss() through firth.lm.softmax.linear_nll (same values, fewer (N, V) buffers); False: the
+    # nn.Linear + F.cross_entropy reference. Not part of the config: it changes no result.
+    fused_softmax = True
 
     def __init__(self, config: LMConfig, vocab_size: int):
         super().__init__()
@@ -68,6 +74,13 @@ class LanguageModel(nn.Module):
         else:
             res = F.cross_entropy(self.decoder(flat), t, reduction="none")
         return res.view(targets.shape)
+
+    def loss(self, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean −log p(target | prefix) over all targets (the training loss)."""
+        if self.fused_softmax and isinstance(self.decoder, nn.Linear) and torch.is_grad_enabled():
+            d = self.decoder
+            return linear_nll(out.reshape(-1, out.shape[-1]), d.weight, d.bias, targets.reshape(-1))
+        return self.nll(out, targets).mean()
 
     def log_probs(self, out: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of every word, (…, V)."""

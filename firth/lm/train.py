@@ -103,7 +103,7 @@ def train_step(model: LanguageModel, optim, params, clip: float, x, y, state):
     −log-likelihood of ``y``, backward, clip, update. Returns ``(loss, new state)``."""
     state = state.detach()
     out, state = model(x, state)
-    loss = model.nll(out, y).mean()
+    loss = model.loss(out, y)
     optim.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, clip)
