@@ -54,7 +54,7 @@ RANK_LINE = re.compile(r"rank (\d+): vocabulary ([\d.]+) s, training ([\d.]+) s 
 
 
 def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool,
-              sync_rare: float = 0.0, wire: str = "float32") -> dict:
+              sync_rare: float | None = None, wire: str = "float32") -> dict:
     common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
               "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
     if ranks == 0:  # the single process, no torch
@@ -63,19 +63,21 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
         # hot16: --sync-mode hot --sync-hot 16; bound1.5: --sync-mode bound --sync-bound 1.5
         par = re.fullmatch(r"(hot|bound)([\d.]+)", mode)
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
-               "--distributed", "--sync-rare", str(sync_rare), "--sync-wire", wire]
+               "--distributed", "--sync-wire", wire]
+        if sync_rare is not None:  # else firth's default for this number of ranks
+            cmd += ["--sync-rare", str(sync_rare)]
         if mode != "default":  # default: firth's (sum at 1-2 ranks, its default from 3)
             cmd += ["--sync-mode", par.group(1) if par else mode]
         if par:
             cmd += [f"--sync-{par.group(1)}", par.group(2)]
-        if sync_words:  # else firth's default: 100,000 words / the number of ranks
+        if sync_words:  # else firth's default: 100,000 (1-2 ranks) or 6,250 (3+) words / the number of ranks
             cmd += ["--sync-words", str(sync_words)]
         cmd.remove("-q")  # rank 0's summary line carries the sync figures
     env = dict(os.environ, OMP_NUM_THREADS="1")
     wall, p = timed(cmd, env, use_lock)
     r = {"wall_s": round(wall, 2)}
     if ranks:
-        r["words_per_rank_per_sync"] = sync_words or 100_000 // ranks  # firth's default when not given
+        r["words_per_rank_per_sync"] = sync_words or (100_000 if ranks <= 2 else 6_250) // ranks  # firth's default
     m = re.search(r"(\d+) syncs, ([\d.]+) MiB per sync per rank", p.stderr)
     if m:
         r.update(syncs=int(m.group(1)), mib_per_sync_per_rank=float(m.group(2)),
@@ -108,7 +110,8 @@ def main(argv=None):
     ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, "
                     "boundX (--sync-bound X), default (comma-separated)")
     ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
-    ap.add_argument("--sync-rare", default="0", help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync)")
+    ap.add_argument("--sync-rare", default="default",
+                    help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync; default: firth's for the ranks)")
     ap.add_argument("--model", default="sg")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1)
@@ -133,7 +136,7 @@ def main(argv=None):
                 f.write(json.dumps(r) + "\n")
 
     syncs = [int(x) for x in a.sync_words.split(",")]
-    rares = [float(x) for x in a.sync_rare.split(",")]
+    rares = [None if x == "default" else float(x) for x in a.sync_rare.split(",")]
     if a.speed:
         # every configuration (sync words x rare x wire) against the single process, interleaved, all
         # runs under one hold of the shared lock (the machine's state is the same for all of them);

@@ -43,7 +43,8 @@ def register(sub) -> None:
                         "each rank reads its byte range of the corpus, the ranks keep one model (docs/distributed.md)")
     p.add_argument("--sync-words", type=int, default=None,
                    help="--distributed: words each rank trains between two synchronisations of the model "
-                        "(default 100,000 / the number of ranks: docs/distributed.md)")
+                        "(default 100,000 / the number of ranks at 1-2 ranks, 6,250 / the number of ranks from 3: "
+                        "docs/distributed.md)")
     p.add_argument("--sync-mode", default=None, metavar="{sum,mean,touched,hot,adasum,bound}",
                    help="--distributed (default: sum at 1-2 ranks, hot from 3): add the ranks' updates (as Hogwild "
                         "threads do), average them (model averaging, "
@@ -57,10 +58,11 @@ def register(sub) -> None:
     p.add_argument("--sync-hot", type=float, default=16.0,
                    help="--sync-mode hot: a word expected at least this many times between two syncs, in all ranks' "
                         "text together, has its rows averaged (default 16)")
-    p.add_argument("--sync-rare", type=float, default=0.0,
+    p.add_argument("--sync-rare", type=float, default=None,
                    help="--distributed: sync a word's rows about once per this many of its expected occurrences "
                         "(all ranks), rare words less often than hot ones, every row at an epoch's end "
-                        "(default 0: every touched row at every sync; docs/distributed.md)")
+                        "(default: 0, every touched row at every sync, at 1-2 ranks; 16 from 3 ranks; "
+                        "docs/distributed.md)")
     p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default="float32",
                    help="--distributed: send the synchronised updates as float32, or as bfloat16 (half the bytes; "
                         "summed into the float32 model)")

@@ -46,11 +46,16 @@ ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 # benchmarks/RESULTS.md, docs/distributed.md: summed updates overshoot on the hot rows when each
 # rank trains a fixed number of words, so the per-rank interval shrinks as ranks are added)
 SYNC_GLOBAL_WORDS = 100_000
+# from 3 ranks: a shorter interval, the hot rows averaged at every sync and the rare rows synced
+# less often (measured at 4 and 8 ranks on 5M words: Google -0.58 / -0.68, WS353 -0.016 / -0.009
+# against the single process; the sum at these intervals or at 100,000 loses 1.3-4 points)
+SYNC_GLOBAL_WORDS_MANY = 6_250
+SYNC_RARE_MANY = 16.0
 SYNC_WIRE = "float32"
 SYNC_HOT = 16.0  # --sync-mode hot: rows of words expected this often per sync (all ranks' text) are averaged
 SYNC_BOUND = 2.0  # --sync-mode bound: a row's summed move at most this many times the longest one-rank move
 SYNC_MODE_MANY = "hot"  # the default from 3 ranks (1-2 ranks: sum)
-SYNC_RARE = 0.0  # a word's rows are synced about once per this many of its expected occurrences; 0 = at every sync
+SYNC_RARE = 0.0  # 1-2 ranks: a word's rows are synced about once per this many of its expected occurrences; 0 = at every sync
 TIMEOUT_S = 900
 FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:EPOCH" -> that rank SIGKILLs itself after that epoch
 
@@ -356,13 +361,16 @@ def _maybe_fault(rank: int, epoch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) -> tuple[int, str]:
+def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) -> tuple[int, str, float]:
     """The defaults that depend on the number of ranks, and one-line errors for bad values.
-    Returns (words per rank between syncs, sync mode)."""
+    Returns (words per rank between syncs, sync mode, sync_rare)."""
+    many = size > 2
     if sync_words is None:
-        sync_words = max(1, SYNC_GLOBAL_WORDS // size)
+        sync_words = max(1, (SYNC_GLOBAL_WORDS_MANY if many else SYNC_GLOBAL_WORDS) // size)
     if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot): benchmarks/RESULTS.md
-        mode = "sum" if size <= 2 else SYNC_MODE_MANY
+        mode = SYNC_MODE_MANY if many else "sum"
+    if sync_rare is None:
+        sync_rare = SYNC_RARE_MANY if many else SYNC_RARE
     if mode not in MODES:
         raise FirthError(f"--sync-mode: must be one of {', '.join(MODES)}, got {mode!r}")
     if not (isinstance(sync_words, int) and sync_words >= 1):
@@ -373,7 +381,7 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) 
         raise FirthError(f"--sync-hot: must be a number > 0 (expected occurrences between two syncs), got {sync_hot!r}")
     if not (isinstance(sync_bound, (int, float)) and 0 < sync_bound < math.inf):
         raise FirthError(f"--sync-bound: must be a number > 0 (times the longest one-rank move), got {sync_bound!r}")
-    return sync_words, mode
+    return sync_words, mode, float(sync_rare)
 
 
 def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound):
@@ -435,13 +443,13 @@ def _run_epochs(trainer, comm, runner, sync, syncs, checkpoint, start_epoch, cal
 
 
 def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str | None = None, progress=None,
-          sync_rare: float = SYNC_RARE, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT,
+          sync_rare: float | None = None, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT,
           sync_bound: float = SYNC_BOUND) -> dict:
     """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
     ``comm``. Returns the synchronisation figures (syncs, bytes)."""
     if trainer.vocab is not None:
         raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
-    sync_words, mode = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot, sync_bound)
+    sync_words, mode, sync_rare = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot, sync_bound)
     build_vocab(trainer, corpus, comm)
     enc = trainer._encoded
     tokens = np.array([enc.n_tokens], np.int64)
@@ -479,7 +487,7 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
 
 
 def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int | None = None, mode: str | None = None,
-        timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float = SYNC_RARE,
+        timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float | None = None,
         wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch

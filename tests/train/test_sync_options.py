@@ -23,3 +23,16 @@ def test_bad_sync_option_is_one_line(tmp_path, opt, value):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"firth: error: {opt}:"), r.stderr
     assert not (tmp_path / "v.bin").exists()
+
+
+def test_defaults_depend_on_the_number_of_ranks():
+    """1-2 ranks: the sum every 100,000 words (all ranks), every row; from 3 ranks: hot rows averaged
+    every 6,250 words, rare rows about once per 16 expected occurrences (benchmarks/RESULTS.md)."""
+    from firth.train.distributed import _sync_options
+
+    assert _sync_options(1, None, None, None, 16.0, 2.0) == (100_000, "sum", 0.0)
+    assert _sync_options(2, None, None, None, 16.0, 2.0) == (50_000, "sum", 0.0)
+    assert _sync_options(4, None, None, None, 16.0, 2.0) == (1_562, "hot", 16.0)
+    assert _sync_options(8, None, None, None, 16.0, 2.0) == (781, "hot", 16.0)
+    # what the user gives wins over the defaults
+    assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0)
