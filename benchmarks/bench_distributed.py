@@ -12,6 +12,7 @@ Bytes: the payload each rank puts into its all-reduces, read from the saved vect
     python benchmarks/bench_distributed.py --ranks 0,2,4,8               # quality table (0 = single process)
     python benchmarks/bench_distributed.py --ranks 0,2 --sync-words 100000,300000,1000000
     python benchmarks/bench_distributed.py --speed --runs 3                # 2 ranks x 1 thread vs 1 x 1
+    python benchmarks/bench_distributed.py --speed --ceiling --words 0 --configs 0:0:float32,0:64:bfloat16:overlap
 
 The corpus is the first ``--words`` words of en-mix, 1,000 words per line (bench_word2vec's cache).
 """
@@ -54,7 +55,7 @@ RANK_LINE = re.compile(r"rank (\d+): vocabulary ([\d.]+) s, training ([\d.]+) s 
 
 
 def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool,
-              sync_rare: float | None = None, wire: str = "float32") -> dict:
+              sync_rare: float | None = None, wire: str = "float32", overlap: bool = False) -> dict:
     common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
               "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
     if ranks == 0:  # the single process, no torch
@@ -66,7 +67,9 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
                "--distributed", "--sync-wire", wire]
         if sync_rare is not None:  # else firth's default for this number of ranks
             cmd += ["--sync-rare", str(sync_rare)]
-        if mode != "default":  # default: firth's (sum at 1-2 ranks, its default from 3)
+        if mode == "overlap" or overlap:  # the summed sync, its exchange overlapped with training
+            cmd += ["--sync-mode", "sum", "--sync-overlap"]
+        elif mode != "default":  # default: firth's (sum at 1-2 ranks, its default from 3)
             cmd += ["--sync-mode", par.group(1) if par else mode]
         if par:
             cmd += [f"--sync-{par.group(1)}", par.group(2)]
@@ -102,12 +105,48 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     return r
 
 
+NOOP_RANK = """import torch.distributed as d
+d.init_process_group("gloo")
+d.barrier()
+d.destroy_process_group()
+"""
+
+
+def split_halves(corpus: Path, tmp: Path) -> list[Path]:
+    """The corpus cut in two at the middle line (the ranks' shares, roughly)."""
+    lines = corpus.read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    out = [tmp / "half-0.txt", tmp / "half-1.txt"]
+    out[0].write_bytes(b"".join(lines[:half]))
+    out[1].write_bytes(b"".join(lines[half:]))
+    return out
+
+
+def ceiling_runs(halves: list[Path], tmp: Path, args) -> dict:
+    """What 2 ranks could reach at best on this machine: two independent ``firth train`` on
+    the two halves at once (no torch, no communication: the cores', memory's and caches' limit),
+    and torchrun starting and stopping 2 ranks that only import torch and join the group."""
+    common = ["--format", "word2vec-binary", "--model", args.model, "--epochs", str(args.epochs),
+              "--workers", str(args.workers), "--seed", "1", "-q"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    ps = [subprocess.Popen([PY, "-m", "firth", "train", str(h), "-o", str(tmp / f"half-{k}.bin"), *common], cwd=ROOT, env=env)
+          for k, h in enumerate(halves)]
+    if any(p.wait() for p in ps):
+        raise SystemExit("a half run failed")
+    halves_s = time.perf_counter() - t0
+    noop = tmp / "noop_rank.py"
+    noop.write_text(NOOP_RANK)
+    wall, _ = timed([PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(noop)], env, False)
+    return {"halves_s": round(halves_s, 2), "torchrun_noop_s": round(wall, 2)}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, "
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap (sum --sync-overlap), "
                     "boundX (--sync-bound X), default (comma-separated)")
     ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
     ap.add_argument("--sync-rare", default="default",
@@ -118,7 +157,10 @@ def main(argv=None):
     ap.add_argument("--speed", action="store_true", help="whole-process words/s: 2 ranks vs the single process, --runs each, interleaved")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--configs", default=None,
-                    help="--speed: 2-rank configurations SYNC_WORDS:SYNC_RARE:WIRE, comma-separated (e.g. 0:0:float32,0:4:bfloat16)")
+                    help="--speed: 2-rank configurations SYNC_WORDS:SYNC_RARE:WIRE[:overlap], comma-separated (e.g. 0:0:float32,0:64:bfloat16:overlap)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="--speed: also time two independent single processes on the two halves at once and torchrun "
+                         "starting 2 ranks that do nothing (the best 2 ranks could reach on this machine)")
     ap.add_argument("--no-lock", action="store_true")
     ap.add_argument("--hold-lock", action="store_true", help="hold the shared lock across all training runs (judge after)")
     ap.add_argument("--log", default=None, help="append each result as a JSON line")
@@ -142,8 +184,11 @@ def main(argv=None):
         # runs under one hold of the shared lock (the machine's state is the same for all of them);
         # the first run of each configuration is then judged for quality, outside the lock
         words = a.words * a.epochs
-        confs = ([(int(x), float(y), z) for x, y, z in (c.split(":") for c in a.configs.split(","))] if a.configs
-                 else [(sw, rare, wire) for sw in syncs for rare in rares for wire in a.wire.split(",")])
+        confs = ([(int(c[0]), float(c[1]), c[2], len(c) > 3 and c[3] == "overlap")
+                  for c in (x.split(":") for x in a.configs.split(","))] if a.configs
+                 else [(sw, rare, wire, False) for sw in syncs for rare in rares for wire in a.wire.split(",")])
+        halves = split_halves(corpus, tmp) if a.ceiling else None
+        ceil = []
         mode = a.mode.split(",")[0]
         times = {c: [] for c in [None, *confs]}
         splits = {c: [] for c in confs}
@@ -151,19 +196,30 @@ def main(argv=None):
             for k in range(a.runs):
                 r = run_firth(corpus, tmp / f"speed-0-{k}.bin", 0, a, 0, mode, False)
                 times[None].append(r["wall_s"])
-                for j, (sw, rare, wire) in enumerate(confs):
-                    r = run_firth(corpus, tmp / f"speed-2-{j}-{k}.bin", 2, a, sw, mode, False, rare, wire)
-                    times[(sw, rare, wire)].append(r["wall_s"])
-                    splits[(sw, rare, wire)].append(r.get("per_rank"))
-                    print(json.dumps({"run": k, "sync_words": sw, "sync_rare": rare, "wire": wire, **r}), flush=True)
+                if halves:
+                    ceil.append(ceiling_runs(halves, tmp, a))
+                    print(json.dumps({"run": k, "single_s": r["wall_s"], **ceil[-1]}), flush=True)
+                for j, c in enumerate(confs):
+                    sw, rare, wire, overlap = c
+                    r = run_firth(corpus, tmp / f"speed-2-{j}-{k}.bin", 2, a, sw, mode, False, rare, wire, overlap)
+                    times[c].append(r["wall_s"])
+                    splits[c].append(r.get("per_rank"))
+                    print(json.dumps({"run": k, "sync_words": sw, "sync_rare": rare, "wire": wire, "overlap": overlap, **r}),
+                          flush=True)
         m0 = statistics.median(times[None])
+        if ceil:  # the best 2 processes can do here, without and with torchrun's own start and stop
+            mh = statistics.median(x["halves_s"] for x in ceil)
+            mn = statistics.median(x["torchrun_noop_s"] for x in ceil)
+            log({"what": "ceiling", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
+                 "single_s": times[None], "runs": ceil, "halves_ratio": round(m0 / mh, 3),
+                 "halves_plus_torchrun_ratio": round(m0 / (mh + mn), 3)})
         for j, c in enumerate(confs):
             m2 = statistics.median(times[c])
             q = evaluate(tmp / f"speed-2-{j}-0.bin")
             log({"what": "speed", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "words": words,
                  "single_s": times[None], "two_ranks_s": times[c], "single_words_per_s": round(words / m0),
                  "two_ranks_words_per_s": round(words / m2), "ratio": round(m0 / m2, 3), "sync_words": c[0],
-                 "sync_rare": c[1], "wire": c[2], "mode": mode, "per_rank_splits": splits[c],
+                 "sync_rare": c[1], "wire": c[2], "overlap": c[3], "mode": mode, "per_rank_splits": splits[c],
                  "google_acc": q["google_acc"], "ws353_spearman": q["ws353_spearman"]})
         return
     plan = [(ranks, sw, rare, mode, wire)

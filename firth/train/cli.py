@@ -63,6 +63,9 @@ def register(sub) -> None:
                         "(all ranks), rare words less often than hot ones, every row at an epoch's end "
                         "(default: 0, every touched row at every sync, at 1-2 ranks; 16 from 3 ranks; "
                         "docs/distributed.md)")
+    p.add_argument("--sync-overlap", action="store_true",
+                   help="--distributed: post each synchronisation's all-reduce and train on; its result is applied at "
+                        "the next one (other ranks' updates arrive one interval later; sum only; docs/distributed.md)")
     p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default="float32",
                    help="--distributed: send the synchronised updates as float32, or as bfloat16 (half the bytes; "
                         "summed into the float32 model)")
@@ -120,7 +123,7 @@ def cmd_train(args) -> int:
         return run(make_trainer(args), args.corpus, args.output, fmt=args.format, checkpoint=args.checkpoint,
                    sync_words=args.sync_words, mode=args.sync_mode, timeout_s=args.dist_timeout, quiet=args.quiet,
                    sync_rare=args.sync_rare, wire=args.sync_wire, sync_hot=args.sync_hot,
-                   sync_bound=args.sync_bound)
+                   sync_bound=args.sync_bound, overlap=args.sync_overlap)
     trainer = make_trainer(args)
     try:
         trainer.train(args.corpus, checkpoint=args.checkpoint)

@@ -40,6 +40,7 @@ import numpy as np
 from firth.errors import FirthError
 from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_shares
 from firth.train.sync import MODES, DeltaSync, sync_periods
+from firth.train.sync_overlap import OverlappedSync
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 # words all ranks together train between two syncs; each rank trains this / world size (measured:
@@ -101,6 +102,11 @@ class TorchComm:
         self.rank = dist.get_rank()
         self.size = dist.get_world_size()
         self.step = "start"  # what the ranks are doing, for error messages
+        # torch only carries bytes here; its intra-op threads (bfloat16 conversions) would spin
+        # on the cores the training threads use
+        import torch
+
+        torch.set_num_threads(1)
 
     def _run(self, fn, *a, **kw):
         try:
@@ -130,6 +136,20 @@ class TorchComm:
         h = t.to(torch.bfloat16)
         self._run(self.dist.all_reduce, h, op=self.dist.ReduceOp.SUM)
         t.copy_(h)
+
+    def all_reduce_sum_start(self, arr: np.ndarray, bf16_bits: bool = False):
+        """Post an all-reduce SUM of ``arr`` (float32, or uint16 holding bfloat16 bits if
+        ``bf16_bits``) and return at once; the returned function waits for it (the sum is then
+        in ``arr``)."""
+        import torch
+
+        t = self._t(arr.view(np.int16)).view(torch.bfloat16) if bf16_bits else self._t(arr)
+        work = self._run(self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM, async_op=True)
+
+        def finish() -> None:
+            self._run(work.wait)
+
+        return finish
 
     def all_reduce_max(self, arr: np.ndarray) -> None:
         self._run(self.dist.all_reduce, self._t(arr), op=self.dist.ReduceOp.MAX)
@@ -384,8 +404,11 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) 
     return sync_words, mode, float(sync_rare)
 
 
-def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound):
+def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound,
+               overlap=False):
     """The DeltaSync of this job: its periods (``--sync-rare``) and hot rows (``hot``)."""
+    if overlap and mode != "sum":
+        raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or --sync-overlap")
     if mode in ("adasum", "bound") and wire != "float32":
         raise FirthError(f"--sync-wire: --sync-mode {mode} sends float32 deltas only; drop --sync-wire {wire}")
     # a rare row waits at most until the epoch's last sync, which carries every row
@@ -394,6 +417,8 @@ def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_
     hot = None
     if mode == "hot":  # words expected >= sync_hot times between two syncs in all ranks' text
         hot = trainer.vocab.counts * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
+    if overlap:
+        return OverlappedSync(mats, comm, periods=periods, wire=wire), periods, hot
     return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
 
 
@@ -444,7 +469,7 @@ def _run_epochs(trainer, comm, runner, sync, syncs, checkpoint, start_epoch, cal
 
 def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str | None = None, progress=None,
           sync_rare: float | None = None, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT,
-          sync_bound: float = SYNC_BOUND) -> dict:
+          sync_bound: float = SYNC_BOUND, overlap: bool = False) -> dict:
     """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
     ``comm``. Returns the synchronisation figures (syncs, bytes)."""
     if trainer.vocab is not None:
@@ -460,7 +485,7 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
     start_epoch, call_base = _resume(trainer, checkpoint, trainer.epochs, comm)
     mats = _matrices(trainer)
     sync, periods, hot = _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire,
-                                    sync_hot, sync_bound)
+                                    sync_hot, sync_bound, overlap)
     runner = SyncedRunner(enc.offsets, trainer.workers, trainer.alpha, trainer.min_alpha,
                           _rank_seed(trainer.seed, comm.rank), sync, syncs, release=getattr(enc, "release", None))
     runner.sync = _timed(sync)
@@ -480,6 +505,7 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
         "sync_phase_seconds": {k: round(v, 3) for k, v in sync.seconds.items()},
         "sync_rare": sync_rare,
         "sync_wire": wire,
+        "sync_overlap": bool(overlap),
         "hot_rows": None if hot is None else int(hot.sum()),
         "rows_per_period": {str(p): int(n) for p, n in zip(*np.unique(periods, return_counts=True))},
         "global_words_per_epoch": global_words,
@@ -488,7 +514,7 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
 
 def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int | None = None, mode: str | None = None,
         timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float | None = None,
-        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND) -> int:
+        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND, overlap: bool = False) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch
     comm = TorchComm(timeout_s)
@@ -496,7 +522,7 @@ def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_word
     try:
         stats = train(trainer, corpus, comm, checkpoint=checkpoint, sync_words=sync_words, mode=mode,
                       progress=not quiet, sync_rare=sync_rare, wire=wire, sync_hot=sync_hot,
-                      sync_bound=sync_bound)
+                      sync_bound=sync_bound, overlap=overlap)
         if not quiet:  # where each rank's time went (benchmarks/bench_distributed.py reads these lines)
             print(f"rank {comm.rank}: vocabulary {trainer.vocab_seconds:.2f} s, training {trainer.train_seconds:.2f} s "
                   f"of which syncs {stats['sync_seconds']:.2f} s "

@@ -74,6 +74,18 @@ def sync_periods(counts, n_rows: int, interval_words: int, corpus_words: int, oc
     return periods
 
 
+def due_index(periods: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per distinct period ``p``: its rows ordered by ``r % p`` (then ``r``) and where each
+    residue class starts (``p + 1`` offsets), so that the rows due at a sync are slices."""
+    out = []
+    for p in np.unique(periods):
+        rows = np.flatnonzero(periods == p).astype(np.int64)
+        res = rows % p
+        order = np.argsort(res, kind="stable")
+        out.append((int(p), rows[order], np.searchsorted(res[order], np.arange(p + 1))))
+    return out
+
+
 class DeltaSync:
     """Synchronise ``matrices`` (float32, 2-D, the same objects the kernels write) across ranks.
 
@@ -111,6 +123,7 @@ class DeltaSync:
             self.periods = np.asarray(periods, np.int64)
             if len(self.periods) < max(len(m) for m in uniq):
                 raise ValueError("periods: one per row of the largest matrix")
+        self._due_index = {}  # rows -> due_index(periods[:rows])
         self.syncs = 0
         self.payload_bytes = 0  # bytes this rank contributes to collectives, summed over syncs
         self.wire_bytes = 0  # bytes a ring algorithm sends from this rank, summed over syncs
@@ -119,11 +132,16 @@ class DeltaSync:
         self.seconds = {"scan": 0.0, "flags": 0.0, "gather": 0.0, "reduce": 0.0, "scatter": 0.0}
 
     def due_rows(self, n: int, s: int) -> np.ndarray | None:
-        """Rows of an ``n``-row matrix due at sync ``s`` (None: all of them)."""
+        """Rows of an ``n``-row matrix due at sync ``s``, ascending (None: all of them):
+        ``(r + s) % periods[r] == 0``, i.e. ``r`` in the residue class ``-s`` mod its period,
+        looked up in a table of the rows grouped by (period, residue) instead of a pass over
+        all ``n`` rows at every sync."""
         if self.periods is None:
             return None
-        p = self.periods[:n]
-        return np.flatnonzero(((np.arange(n, dtype=np.int64) + s) & (p - 1)) == 0)
+        if n not in self._due_index:
+            self._due_index[n] = due_index(self.periods[:n])
+        parts = [rows[starts[-s % p] : starts[-s % p + 1]] for p, rows, starts in self._due_index[n]]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
     def __call__(self, full: bool = False) -> int:
         """One synchronisation (a collective: every rank calls it the same number of times,

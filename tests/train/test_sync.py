@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from firth.train.sync import DeltaSync, changed_rows, reference_sync, to_bfloat16
+from firth.train.sync_overlap import OverlappedSync
 
 
 class ThreadComm:
@@ -43,6 +44,16 @@ class ThreadComm:
     def all_reduce_sum_bf16(self, arr):  # as gloo does: bfloat16 operands, each partial sum rounded
         arr[...] = to_bfloat16(arr)
         self._reduce(arr, lambda a, b: to_bfloat16(a + b))
+
+    def all_reduce_sum_start(self, arr, bf16_bits=False):  # posted now, carried out when waited for
+        def finish():
+            if not bf16_bits:
+                return self.all_reduce_sum(arr)
+            x = (arr.astype(np.uint32) << 16).view(np.float32)
+            self.all_reduce_sum_bf16(x)
+            arr[...] = (x.view(np.uint32) >> 16).astype(np.uint16)  # exact: x holds bfloat16 values
+
+        return finish
 
 
 def _run_ranks(size, fn):
@@ -316,3 +327,83 @@ def test_adasum_and_bound_sync_equal_their_oracle_on_every_rank(size, mode):
     assert sync.rows_synced == touched
     extra = 4 * touched if mode == "bound" else 0  # bound: one float per row, each rank's longest move
     assert sync.payload_bytes == 2 * V + touched * d * 4 + extra
+
+
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_overlapped_sync_applies_the_other_ranks_one_sync_late_and_loses_nothing(size, periodic):
+    """After sync k a rank holds start + its own updates + the other ranks' updates of the
+    rounds before k that were due (a row not due waits in M - B); after the full sync every
+    rank holds start + every update, bit-identical, as DeltaSync's oracle."""
+    rng = np.random.default_rng(20 + size)
+    V, d, rounds = 60, 5, 6
+    periods = np.array([1, 2, 4] * (V // 3)) if periodic else None
+    start = rng.random((V, d), dtype=np.float32)
+    steps = [[(rng.random((V, 1)) < 0.5) * rng.normal(size=(V, d)).astype(np.float32) for _ in range(rounds)]
+             for _ in range(size)]
+
+    def rank(comm, r):
+        m = start.copy()
+        sync = OverlappedSync([m], comm, periods=periods)
+        seen = []
+        for k in range(rounds):
+            m += steps[r][k]
+            sync()
+            seen.append((m.copy(), sync.base[0].copy()))
+        sync(full=True)
+        return m, seen, sync
+
+    out = _run_ranks(size, rank)
+    total = start.astype(np.float64) + sum(s for st in steps for s in st)
+    sent = np.zeros((size, V), int)  # per rank, per row: how many of its rounds have been sent
+    for k in range(rounds):
+        due = np.ones(V, bool) if periods is None else ((np.arange(V) + k) % periods) == 0
+        # at sync k: the exchange posted at k-1 is applied (arrived), then rows due send all their rounds so far
+        arrived = sent[0].copy()
+        for r, (m, seen, sync) in enumerate(out):
+            want = start.astype(np.float64) + sum(steps[r][j] for j in range(k + 1))
+            for q in range(size):
+                if q != r:
+                    for v in range(V):
+                        want[v] += sum(steps[q][j][v] for j in range(arrived[v]))
+            assert np.allclose(seen[k][0], want, atol=1e-5), (r, k)
+            assert np.array_equal(seen[k][1], out[0][1][k][1])  # the snapshot: the same bits everywhere
+        sent[:, due] = k + 1
+    for m, _, sync in out:
+        assert np.array_equal(m, out[0][0]) and np.allclose(m, total, atol=1e-5)
+        assert np.array_equal(sync.base[0], m)
+        assert sync.pending is None
+
+
+def test_overlapped_sync_bfloat16_wire_and_nan_refused():
+    V, d = 40, 4
+    start = np.ones((V, d), np.float32)
+
+    def rank(comm, r):
+        m = start.copy()
+        sync = OverlappedSync([m], comm, wire="bfloat16")
+        m += np.float32(1e-3 * (r + 1))
+        sync()
+        assert sync.last_payload == V * d * 2  # half of float32, no flags
+        if r == 0:
+            m[3, 1] = np.nan
+        sync()
+        with pytest.raises(FloatingPointError, match="row 3"):
+            sync()
+        return m
+
+    _run_ranks(2, rank)
+
+
+def test_due_rows_table_equals_the_formula_for_every_sync_and_matrix_height():
+    """The (period, residue) table gives exactly ``(r + s) % periods[r] == 0``, ascending."""
+    per = 1 << np.random.default_rng(4).integers(0, 7, 997)
+
+    class Two:
+        size = 2
+
+    sync = DeltaSync([np.zeros((997, 3), np.float32)], Two(), periods=per)
+    for n in (997, 500, 1):
+        for s in range(70):
+            want = np.flatnonzero(((np.arange(n) + s) % per[:n]) == 0)
+            assert np.array_equal(sync.due_rows(n, s), want), (n, s)

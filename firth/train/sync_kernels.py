@@ -1,0 +1,100 @@
+"""Numba loops of the overlapped sync (:mod:`firth.train.sync_overlap`): one pass over the
+synced rows to take this rank's deltas (and their bfloat16 wire form), one pass to apply the
+summed deltas. The NumPy spelling (fancy-index copies, a subtraction, a concatenation, a
+conversion) made five passes and as many temporaries per sync and cost as much as a fifth of
+the training time at 2 ranks (benchmarks/RESULTS.md); ``reference_take`` and
+``reference_apply`` are that spelling, the oracle of the tests.
+
+bfloat16 travels as its 16 raw bits (``uint16``): the upper half of the float32, rounded to
+nearest, ties to even, as torch's conversion does (NaN kept a NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _bf16_bits(u):
+    """bfloat16 bits of the float32 whose bits are ``u`` (uint32)."""
+    if (u & np.uint32(0x7F800000)) == np.uint32(0x7F800000) and (u & np.uint32(0x007FFFFF)) != 0:
+        return np.uint16((u >> np.uint32(16)) | np.uint32(0x40))  # NaN stays a (quiet) NaN
+    r = u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))
+    return np.uint16(r >> np.uint32(16))
+
+
+@njit(nogil=True, cache=True)
+def take_deltas(m, base, rows, own, wire32, wire16, at, bf16):
+    """``own[at + i] = m[rows[i]] - base[rows[i]]``, and the same into the wire buffer:
+    ``wire32[at + i]`` (float32) or, if ``bf16``, its bfloat16 bits into ``wire16[at + i]``.
+    Returns ``at + len(rows)``."""
+    d = m.shape[1]
+    for i in range(len(rows)):
+        r = rows[i]
+        o = own[at + i]
+        for j in range(d):
+            o[j] = m[r, j] - base[r, j]
+        if bf16:
+            ou = o.view(np.uint32)
+            for j in range(d):
+                wire16[at + i, j] = _bf16_bits(ou[j])
+        else:
+            for j in range(d):
+                wire32[at + i, j] = o[j]
+    return at + len(rows)
+
+
+@njit(nogil=True, cache=True)
+def apply_sums(m, base, rows, own, sum32, sum16, at, bf16):
+    """Per synced row: ``base[r] + s`` must be finite (else return ``r``; that row is left
+    as it was), then ``m[r] += s - own``, ``base[r] = base[r] + s``, where ``s`` is the summed
+    delta: ``sum32[at + i]``, or if ``bf16`` the bfloat16 bits ``sum16[at + i]`` widened.
+    Returns -1 when every row was finite."""
+    d = m.shape[1]
+    su = np.empty(d, np.uint32)
+    sf = su.view(np.float32)
+    for i in range(len(rows)):
+        r = rows[i]
+        if bf16:
+            for j in range(d):
+                su[j] = np.uint32(sum16[at + i, j]) << np.uint32(16)
+        else:
+            for j in range(d):
+                sf[j] = sum32[at + i, j]
+        for j in range(d):
+            if not np.isfinite(base[r, j] + sf[j]):
+                return r
+        for j in range(d):
+            m[r, j] += sf[j] - own[at + i, j]
+            base[r, j] = base[r, j] + sf[j]
+    return -1
+
+
+def reference_take(m, base, rows):
+    """The NumPy spelling of :func:`take_deltas` (float32 deltas of ``rows``)."""
+    return m[rows] - base[rows]
+
+
+def reference_apply(m, base, rows, own, summed):
+    """The NumPy spelling of :func:`apply_sums` for float32 sums (in place)."""
+    new = base[rows] + summed
+    m[rows] += summed - own
+    base[rows] = new
+
+
+def bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 raw bits (uint16), as :func:`take_deltas` writes them."""
+    x = np.ascontiguousarray(x, np.float32)
+    out = np.empty(x.shape, np.uint16)
+    flat, o = x.reshape(-1), out.reshape(-1)
+    for i in range(len(flat)):
+        o[i] = _bf16_bits_py(flat[i])
+    return out
+
+
+def _bf16_bits_py(x) -> int:
+    u = int(np.float32(x).view(np.uint32))
+    if (u & 0x7F800000) == 0x7F800000 and u & 0x007FFFFF:
+        return (u >> 16) | 0x40
+    return ((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16

@@ -1,0 +1,77 @@
+"""The overlapped sync's Numba loops against their NumPy spelling (and torch's bfloat16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firth.train.sync import to_bfloat16
+from firth.train.sync_kernels import apply_sums, bf16_bits, reference_apply, reference_take, take_deltas
+
+
+def _model(seed, V=50, d=7):
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(V, d)).astype(np.float32)
+    base = (m - rng.normal(scale=1e-2, size=(V, d))).astype(np.float32)
+    return rng, m, base
+
+
+def test_take_deltas_equals_numpy_and_its_bfloat16_bits_equal_torch():
+    torch = pytest.importorskip("torch")
+    rng, m, base = _model(1)
+    m[4, 2] = np.nan
+    rows = [np.array([3, 4, 9], np.int64), np.array([0, 49, 17, 3], np.int64)]
+    n = sum(len(r) for r in rows)
+    own, w32 = np.full((n, 7), -1, np.float32), np.full((n, 7), -1, np.float32)
+    own16, w16 = np.full((n, 7), -1, np.float32), np.zeros((n, 7), np.uint16)
+    at = at16 = 0
+    for r in rows:
+        at = take_deltas(m, base, r, own, w32, w16[:0], at, False)
+        at16 = take_deltas(m, base, r, own16, w32[:0], w16, at16, True)
+    want = np.concatenate([reference_take(m, base, r) for r in rows])
+    assert at == at16 == n
+    np.testing.assert_array_equal(own, want)  # bit-equal, NaN in the same place
+    np.testing.assert_array_equal(w32, want)
+    np.testing.assert_array_equal(own16, want)
+    t = torch.from_numpy(want).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+    fin = np.isfinite(want)
+    np.testing.assert_array_equal(w16[fin], t[fin])
+    assert np.isnan((w16[~fin].astype(np.uint32) << 16).view(np.float32)).all()
+    np.testing.assert_array_equal(w16, bf16_bits(want))  # the readable conversion agrees
+    back = (w16.astype(np.uint32) << 16).view(np.float32)
+    np.testing.assert_array_equal(back[fin], to_bfloat16(want)[fin])
+
+
+def test_bfloat16_bits_round_ties_to_even_and_keep_specials():
+    x = np.array([1.0 + 2**-8, 1.0 + 3 * 2**-8, -0.0, np.inf, -np.inf, np.finfo(np.float32).max], np.float32)
+    bits = np.zeros(len(x), np.uint16)
+    take_deltas(x[:, None], np.zeros((len(x), 1), np.float32), np.arange(len(x)), np.empty((len(x), 1), np.float32),
+                np.empty((0, 1), np.float32), bits[:, None], 0, True)
+    got = (bits.astype(np.uint32) << 16).view(np.float32)
+    assert got[0] == 1.0 and got[1] == 1.0 + 2**-6  # ties to even
+    assert np.signbit(got[2]) and got[2] == 0 and got[3] == np.inf and got[4] == -np.inf
+    assert got[5] == np.inf  # the largest float32 rounds up past bfloat16's largest
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_apply_sums_equals_numpy_and_refuses_a_non_finite_row(bf16):
+    rng, m, base = _model(2)
+    rows = np.array([5, 1, 30, 7], np.int64)
+    own = reference_take(m, base, rows)
+    m[rows] += np.float32(1e-3)  # this rank trained on after sending
+    summed = (own + rng.normal(scale=1e-2, size=own.shape)).astype(np.float32)
+    if bf16:
+        summed = to_bfloat16(summed)
+    m2, b2 = m.copy(), base.copy()
+    reference_apply(m2, b2, rows, own, summed)
+    s16 = bf16_bits(summed)
+    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], s16 if bf16 else s16[:0], 0, bf16)
+    assert bad == -1
+    np.testing.assert_array_equal(m, m2)
+    np.testing.assert_array_equal(base, b2)
+    summed[2, 3] = np.inf
+    m3, b3 = m.copy(), base.copy()
+    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], bf16_bits(summed) if bf16 else s16[:0], 0, bf16)
+    assert bad == 30
+    np.testing.assert_array_equal(m[30], m3[30])  # the bad row is left as it was
+    np.testing.assert_array_equal(base[30], b3[30])
