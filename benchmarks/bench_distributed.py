@@ -12,7 +12,7 @@ Bytes: the payload each rank puts into its all-reduces, read from the saved vect
     python benchmarks/bench_distributed.py --ranks 0,2,4,8               # quality table (0 = single process)
     python benchmarks/bench_distributed.py --ranks 0,2 --sync-words 100000,300000,1000000
     python benchmarks/bench_distributed.py --speed --runs 3                # 2 ranks x 1 thread vs 1 x 1
-    python benchmarks/bench_distributed.py --speed --ceiling --words 0 --configs 0:0:float32,0:64:bfloat16:overlap
+    python benchmarks/bench_distributed.py --speed --ceiling --words 0 --runs 3 --configs 0:default:default
 
 The corpus is the first ``--words`` words of en-mix, 1,000 words per line (bench_word2vec's cache).
 """
@@ -55,7 +55,7 @@ RANK_LINE = re.compile(r"rank (\d+): vocabulary ([\d.]+) s, training ([\d.]+) s 
 
 
 def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool,
-              sync_rare: float | None = None, wire: str = "float32", overlap: bool = False) -> dict:
+              sync_rare: float | None = None, wire: str | None = "float32", overlap: bool | None = None) -> dict:
     common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
               "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
     if ranks == 0:  # the single process, no torch
@@ -64,11 +64,15 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
         # hot16: --sync-mode hot --sync-hot 16; bound1.5: --sync-mode bound --sync-bound 1.5
         par = re.fullmatch(r"(hot|bound)([\d.]+)", mode)
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
-               "--distributed", "--sync-wire", wire]
+               "--distributed"]
+        if wire not in (None, "default"):  # else firth's default (bfloat16 when overlapped)
+            cmd += ["--sync-wire", wire]
         if sync_rare is not None:  # else firth's default for this number of ranks
             cmd += ["--sync-rare", str(sync_rare)]
         if mode == "overlap" or overlap:  # the summed sync, its exchange overlapped with training
             cmd += ["--sync-mode", "sum", "--sync-overlap"]
+        elif mode == "blocking" or overlap is False:  # the summed sync, every rank waiting for it
+            cmd += ["--sync-mode", "sum", "--no-sync-overlap"]
         elif mode != "default":  # default: firth's (sum at 1-2 ranks, its default from 3)
             cmd += ["--sync-mode", par.group(1) if par else mode]
         if par:
@@ -146,9 +150,9 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap (sum --sync-overlap), "
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap / blocking (sum with / without --sync-overlap), "
                     "boundX (--sync-bound X), default (comma-separated)")
-    ap.add_argument("--wire", default="float32", help="firth's --sync-wire values to try: float32, bfloat16")
+    ap.add_argument("--wire", default="default", help="firth's --sync-wire values to try: float32, bfloat16, default (firth's)")
     ap.add_argument("--sync-rare", default="default",
                     help="firth's --sync-rare values to try (comma-separated; 0 = every row every sync; default: firth's for the ranks)")
     ap.add_argument("--model", default="sg")
@@ -157,7 +161,8 @@ def main(argv=None):
     ap.add_argument("--speed", action="store_true", help="whole-process words/s: 2 ranks vs the single process, --runs each, interleaved")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--configs", default=None,
-                    help="--speed: 2-rank configurations SYNC_WORDS:SYNC_RARE:WIRE[:overlap], comma-separated (e.g. 0:0:float32,0:64:bfloat16:overlap)")
+                    help="--speed: 2-rank configurations SYNC_WORDS:SYNC_RARE:WIRE[:overlap|:blocking], comma-separated; 0 / default: "
+                         "firth's default (e.g. 0:default:default is firth's defaults, 0:0:float32:blocking every touched row every sync)")
     ap.add_argument("--ceiling", action="store_true",
                     help="--speed: also time two independent single processes on the two halves at once and torchrun "
                          "starting 2 ranks that do nothing (the best 2 ranks could reach on this machine)")
@@ -184,9 +189,9 @@ def main(argv=None):
         # runs under one hold of the shared lock (the machine's state is the same for all of them);
         # the first run of each configuration is then judged for quality, outside the lock
         words = a.words * a.epochs
-        confs = ([(int(c[0]), float(c[1]), c[2], len(c) > 3 and c[3] == "overlap")
+        confs = ([(int(c[0]), None if c[1] == "default" else float(c[1]), c[2], {"overlap": True, "blocking": False}.get(c[3] if len(c) > 3 else ""))
                   for c in (x.split(":") for x in a.configs.split(","))] if a.configs
-                 else [(sw, rare, wire, False) for sw in syncs for rare in rares for wire in a.wire.split(",")])
+                 else [(sw, rare, wire, None) for sw in syncs for rare in rares for wire in a.wire.split(",")])
         halves = split_halves(corpus, tmp) if a.ceiling else None
         ceil = []
         mode = a.mode.split(",")[0]

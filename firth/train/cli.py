@@ -6,6 +6,8 @@ imported inside the handler, and nothing here (or in the trainers) ever imports 
 
 from __future__ import annotations
 
+import argparse
+
 from firth.cli import add_parser
 from firth.train.config import cli_options
 
@@ -61,14 +63,15 @@ def register(sub) -> None:
     p.add_argument("--sync-rare", type=float, default=None,
                    help="--distributed: sync a word's rows about once per this many of its expected occurrences "
                         "(all ranks), rare words less often than hot ones, every row at an epoch's end "
-                        "(default: 0, every touched row at every sync, at 1-2 ranks; 16 from 3 ranks; "
-                        "docs/distributed.md)")
-    p.add_argument("--sync-overlap", action="store_true",
-                   help="--distributed: post each synchronisation's all-reduce and train on; its result is applied at "
-                        "the next one (other ranks' updates arrive one interval later; sum only; docs/distributed.md)")
-    p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default="float32",
+                        "(default: 64 at 1-2 ranks with --sync-overlap, 0 (every touched row at every sync) "
+                        "without; 16 from 3 ranks; docs/distributed.md)")
+    p.add_argument("--sync-overlap", action=argparse.BooleanOptionalAction, default=None,
+                   help="--distributed: post each synchronisation's all-reduce and train on; its sum is applied at "
+                        "the next one (the other ranks' updates arrive one interval later; --sync-mode sum only) "
+                        "(default: on at 1-2 ranks, off from 3; docs/distributed.md)")
+    p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default=None,
                    help="--distributed: send the synchronised updates as float32, or as bfloat16 (half the bytes; "
-                        "summed into the float32 model)")
+                        "summed into the float32 model) (default: bfloat16 with --sync-overlap, else float32)")
     p.add_argument("--dist-timeout", type=float, default=900.0,
                    help="--distributed: seconds a rank waits for the others before the job fails")
     p.set_defaults(func=cmd_train)

@@ -53,6 +53,12 @@ SYNC_GLOBAL_WORDS = 100_000
 SYNC_GLOBAL_WORDS_MANY = 6_250
 SYNC_RARE_MANY = 16.0
 SYNC_WIRE = "float32"
+# 1-2 ranks: the exchange overlapped with training (firth.train.sync_overlap), the rows on the
+# --sync-rare schedule (no flags collective), bfloat16 on the wire: on the full en-mix 2 ranks
+# took 75 s against 237 s for every touched row in float32 at every sync (126 s single process)
+# at the same quality (benchmarks/RESULTS.md)
+SYNC_RARE_OVERLAP = 64.0
+SYNC_WIRE_OVERLAP = "bfloat16"
 SYNC_HOT = 16.0  # --sync-mode hot: rows of words expected this often per sync (all ranks' text) are averaged
 SYNC_BOUND = 2.0  # --sync-mode bound: a row's summed move at most this many times the longest one-rank move
 SYNC_MODE_MANY = "hot"  # the default from 3 ranks (1-2 ranks: sum)
@@ -381,16 +387,25 @@ def _maybe_fault(rank: int, epoch: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) -> tuple[int, str, float]:
+def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, overlap=None,
+                  wire=None) -> tuple[int, str, float, bool, str]:
     """The defaults that depend on the number of ranks, and one-line errors for bad values.
-    Returns (words per rank between syncs, sync mode, sync_rare)."""
+    Returns (words per rank between syncs, sync mode, sync_rare, overlap, wire)."""
     many = size > 2
     if sync_words is None:
         sync_words = max(1, (SYNC_GLOBAL_WORDS_MANY if many else SYNC_GLOBAL_WORDS) // size)
     if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot): benchmarks/RESULTS.md
         mode = SYNC_MODE_MANY if many else "sum"
+    if overlap is None:  # overlapped at 1-2 ranks (it sums the updates only)
+        overlap = not many and mode == "sum"
+    if overlap and mode != "sum":
+        raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or add --no-sync-overlap")
     if sync_rare is None:
-        sync_rare = SYNC_RARE_MANY if many else SYNC_RARE
+        sync_rare = SYNC_RARE_MANY if many else SYNC_RARE_OVERLAP if overlap else SYNC_RARE
+    if wire is None:
+        wire = SYNC_WIRE_OVERLAP if overlap else SYNC_WIRE
+    if wire not in ("float32", "bfloat16"):
+        raise FirthError(f"--sync-wire: must be float32 or bfloat16, got {wire!r}")
     if mode not in MODES:
         raise FirthError(f"--sync-mode: must be one of {', '.join(MODES)}, got {mode!r}")
     if not (isinstance(sync_words, int) and sync_words >= 1):
@@ -401,14 +416,12 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound) 
         raise FirthError(f"--sync-hot: must be a number > 0 (expected occurrences between two syncs), got {sync_hot!r}")
     if not (isinstance(sync_bound, (int, float)) and 0 < sync_bound < math.inf):
         raise FirthError(f"--sync-bound: must be a number > 0 (times the longest one-rank move), got {sync_bound!r}")
-    return sync_words, mode, float(sync_rare)
+    return sync_words, mode, float(sync_rare), bool(overlap), wire
 
 
 def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound,
                overlap=False):
     """The DeltaSync of this job: its periods (``--sync-rare``) and hot rows (``hot``)."""
-    if overlap and mode != "sum":
-        raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or --sync-overlap")
     if mode in ("adasum", "bound") and wire != "float32":
         raise FirthError(f"--sync-wire: --sync-mode {mode} sends float32 deltas only; drop --sync-wire {wire}")
     # a rare row waits at most until the epoch's last sync, which carries every row
@@ -468,13 +481,14 @@ def _run_epochs(trainer, comm, runner, sync, syncs, checkpoint, start_epoch, cal
 
 
 def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None, mode: str | None = None, progress=None,
-          sync_rare: float | None = None, wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT,
-          sync_bound: float = SYNC_BOUND, overlap: bool = False) -> dict:
+          sync_rare: float | None = None, wire: str | None = None, sync_hot: float = SYNC_HOT,
+          sync_bound: float = SYNC_BOUND, overlap: bool | None = None) -> dict:
     """Train ``trainer`` (Word2Vec or FastText, untrained) on ``corpus`` across the ranks of
     ``comm``. Returns the synchronisation figures (syncs, bytes)."""
     if trainer.vocab is not None:
         raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
-    sync_words, mode, sync_rare = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot, sync_bound)
+    sync_words, mode, sync_rare, overlap, wire = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot,
+                                                               sync_bound, overlap, wire)
     build_vocab(trainer, corpus, comm)
     enc = trainer._encoded
     tokens = np.array([enc.n_tokens], np.int64)
@@ -514,7 +528,8 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
 
 def run(trainer, corpus, output, fmt: str = "native", checkpoint=None, sync_words: int | None = None, mode: str | None = None,
         timeout_s: float = TIMEOUT_S, quiet: bool = False, sync_rare: float | None = None,
-        wire: str = SYNC_WIRE, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND, overlap: bool = False) -> int:
+        wire: str | None = None, sync_hot: float = SYNC_HOT, sync_bound: float = SYNC_BOUND,
+        overlap: bool | None = None) -> int:
     """``firth train --distributed``: join the torchrun job, train, rank 0 writes ``output``."""
     torchrun_env()  # the one-line error before importing torch
     comm = TorchComm(timeout_s)

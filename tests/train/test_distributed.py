@@ -54,7 +54,7 @@ def _structure(kv, words):
 
 
 # overlapped: the other rank's updates arrive one interval later, so half the interval
-@pytest.mark.parametrize("sync", [["--sync-words", "1000"],
+@pytest.mark.parametrize("sync", [["--sync-words", "1000", "--no-sync-overlap"],
                                   ["--sync-words", "500", "--sync-overlap", "--sync-rare", "4", "--sync-wire", "bfloat16"]],
                          ids=["blocking", "overlapped"])
 def test_torchrun_job_matches_the_single_process(corpus, single, tmp_path, sync):

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from firth.errors import FirthError
+
 
 @pytest.mark.parametrize("opt, value", [("--sync-hot", "-5"), ("--sync-hot", "nan"), ("--sync-rare", "-1"),
                                         ("--sync-words", "0"), ("--sync-mode", "average"), ("--sync-bound", "0"),
@@ -26,13 +28,21 @@ def test_bad_sync_option_is_one_line(tmp_path, opt, value):
 
 
 def test_defaults_depend_on_the_number_of_ranks():
-    """1-2 ranks: the sum every 100,000 words (all ranks), every row; from 3 ranks: hot rows averaged
-    every 6,250 words, rare rows about once per 16 expected occurrences (benchmarks/RESULTS.md)."""
+    """1-2 ranks: the sum every 100,000 words (all ranks), overlapped with training, rare rows about
+    once per 64 expected occurrences, bfloat16 on the wire (without overlap: every touched row,
+    float32); from 3 ranks: hot rows averaged every 6,250 words, rare rows about once per 16
+    expected occurrences (benchmarks/RESULTS.md)."""
     from firth.train.distributed import _sync_options
 
-    assert _sync_options(1, None, None, None, 16.0, 2.0) == (100_000, "sum", 0.0)
-    assert _sync_options(2, None, None, None, 16.0, 2.0) == (50_000, "sum", 0.0)
-    assert _sync_options(4, None, None, None, 16.0, 2.0) == (1_562, "hot", 16.0)
-    assert _sync_options(8, None, None, None, 16.0, 2.0) == (781, "hot", 16.0)
+    assert _sync_options(1, None, None, None, 16.0, 2.0) == (100_000, "sum", 64.0, True, "bfloat16")
+    assert _sync_options(2, None, None, None, 16.0, 2.0) == (50_000, "sum", 64.0, True, "bfloat16")
+    assert _sync_options(2, None, None, None, 16.0, 2.0, False) == (50_000, "sum", 0.0, False, "float32")
+    assert _sync_options(2, None, "hot", None, 16.0, 2.0) == (50_000, "hot", 0.0, False, "float32")
+    assert _sync_options(4, None, None, None, 16.0, 2.0) == (1_562, "hot", 16.0, False, "float32")
+    assert _sync_options(8, None, None, None, 16.0, 2.0) == (781, "hot", 16.0, False, "float32")
+    assert _sync_options(8, None, "sum", None, 16.0, 2.0, True) == (781, "sum", 16.0, True, "bfloat16")
     # what the user gives wins over the defaults
-    assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0)
+    assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0, False, "float32")
+    assert _sync_options(2, None, None, 4.0, 16.0, 2.0, True, "float32") == (50_000, "sum", 4.0, True, "float32")
+    with pytest.raises(FirthError, match="--sync-overlap: sums the updates only"):
+        _sync_options(2, None, "hot", None, 16.0, 2.0, True)
