@@ -57,7 +57,7 @@ RANK_LINE = re.compile(r"rank (\d+): vocabulary ([\d.]+) s, training ([\d.]+) s 
 def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: str, use_lock: bool,
               sync_rare: float | None = None, wire: str | None = "float32", overlap: bool | None = None) -> dict:
     common = ["train", str(corpus), "-o", str(out), "--format", "word2vec-binary", "--model", args.model,
-              "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", "1", "-q"]
+              "--epochs", str(args.epochs), "--workers", str(args.workers), "--seed", str(args.seed), "-q"]
     if ranks == 0:  # the single process, no torch
         cmd = [PY, "-m", "firth", *common]
     else:
@@ -158,6 +158,7 @@ def main(argv=None):
     ap.add_argument("--model", default="sg")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--speed", action="store_true", help="whole-process words/s: 2 ranks vs the single process, --runs each, interleaved")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--configs", default=None,
@@ -234,7 +235,7 @@ def main(argv=None):
 
     def one(ranks, sw, rare, mode, wire, locked):
         out = tmp / f"v-{ranks}-{sw}-{rare}-{mode}-{wire}.bin"
-        r = {"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words,
+        r = {"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words, "seed": a.seed,
              "epochs": a.epochs, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         try:
             r.update(run_firth(corpus, out, ranks, a, sw, mode, locked, rare, wire))

@@ -11,8 +11,12 @@ How a run goes (docs/distributed.md has the why and the cost model):
    each builds the same vocabulary, equal to the single-process one.
 2. Each rank trains its share with the existing kernels and its threads (``EpochRunner``).
    ``syncs`` times per epoch, at the same fraction of every thread's share, the threads of a
-   rank stop at a barrier and one of them runs :class:`firth.train.sync.DeltaSync`: the rows
-   changed since the last sync are all-reduced, so every rank holds the same model again.
+   rank stop at a barrier and one of them runs the sync. From 3 ranks (and with
+   ``--no-sync-overlap``) it is :class:`firth.train.sync.DeltaSync`: the rows changed since the
+   last sync are all-reduced and every rank holds the same model again. At 1-2 ranks it is
+   :class:`firth.train.sync_overlap.OverlappedSync`: the all-reduce of the rows due is posted
+   and the ranks train on; its sum is applied at the next sync. The last sync of an epoch is a
+   full, blocking one either way.
    Because every rank is at the same fraction of its share at each sync, the learning rate
    each computes from its own progress is the global schedule's.
 3. After each epoch the losses and word counts are all-reduced; rank 0 alone writes the

@@ -18,10 +18,10 @@ from numba import njit
 @njit(nogil=True, cache=True, inline="always")
 def _bf16_bits(u):
     """bfloat16 bits of the float32 whose bits are ``u`` (uint32)."""
-    if (u & np.uint32(0x7F800000)) == np.uint32(0x7F800000) and (u & np.uint32(0x007FFFFF)) != 0:
-        return np.uint16((u >> np.uint32(16)) | np.uint32(0x40))  # NaN stays a (quiet) NaN
-    r = u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))
-    return np.uint16(r >> np.uint32(16))
+    r = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    q = (u >> np.uint32(16)) | np.uint32(0x40)  # a NaN stays a (quiet) NaN: rounding could make it inf
+    # a select, not a branch: the loop over a row vectorises
+    return np.uint16(q if (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000) else r)
 
 
 @njit(nogil=True, cache=True)
