@@ -423,14 +423,31 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, 
     return sync_words, mode, float(sync_rare), bool(overlap), wire
 
 
+def _row_counts(trainer, n_rows: int) -> np.ndarray:
+    """Expected occurrences in the corpus of each row of the input matrix: a word's count for
+    its row; for fastText's n-gram rows, the summed counts of the words that contain the
+    n-gram (each occurrence of such a word updates the row)."""
+    counts = np.asarray(trainer.vocab.counts, np.float64)
+    if n_rows <= len(counts) or not hasattr(trainer, "_subword_tables"):
+        return counts
+    off, sub, _ = trainer._subword_tables()
+    out = np.bincount(np.asarray(sub, np.int64), weights=np.repeat(counts, np.diff(off)), minlength=n_rows)[:n_rows]
+    out[: len(counts)] = counts
+    return out
+
+
 def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound,
                overlap=False):
     """The DeltaSync of this job: its periods (``--sync-rare``) and hot rows (``hot``)."""
     if mode in ("adasum", "bound") and wire != "float32":
         raise FirthError(f"--sync-wire: --sync-mode {mode} sends float32 deltas only; drop --sync-wire {wire}")
-    # a rare row waits at most until the epoch's last sync, which carries every row
-    periods = sync_periods(trainer.vocab.counts, max(len(m) for m in mats), comm.size * sync_words,
-                           global_words, float(sync_rare), 1 << (syncs.bit_length() - 1))
+    # a rare row waits at most until the epoch's last sync, which carries every row. The
+    # overlapped sync has no flags to skip untouched rows: fastText's n-gram rows need their own
+    # schedule (the blocking sync keeps them due at every sync, where the flags filter them)
+    n_rows = max(len(m) for m in mats)
+    counts = _row_counts(trainer, n_rows) if overlap else trainer.vocab.counts
+    periods = sync_periods(counts, n_rows, comm.size * sync_words, global_words, float(sync_rare),
+                           1 << (syncs.bit_length() - 1))
     hot = None
     if mode == "hot":  # words expected >= sync_hot times between two syncs in all ranks' text
         hot = trainer.vocab.counts * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)

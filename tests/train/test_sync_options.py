@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from firth.errors import FirthError
@@ -46,3 +47,19 @@ def test_defaults_depend_on_the_number_of_ranks():
     assert _sync_options(2, None, None, 4.0, 16.0, 2.0, True, "float32") == (50_000, "sum", 4.0, True, "float32")
     with pytest.raises(FirthError, match="--sync-overlap: sums the updates only"):
         _sync_options(2, None, "hot", None, 16.0, 2.0, True)
+
+
+def test_ngram_rows_are_scheduled_by_the_counts_of_the_words_that_hold_them():
+    """The overlapped sync has no flags: fastText's n-gram rows get expected occurrences (the
+    summed counts of the words containing each n-gram) so that rare n-grams are not sent at
+    every sync."""
+    from types import SimpleNamespace
+
+    from firth.train.distributed import _row_counts
+
+    off = np.array([0, 3, 5, 6])  # word 0: rows 0, 3, 4; word 1: rows 1, 4; word 2: row 2
+    sub = np.array([0, 3, 4, 1, 4, 2])
+    ft = SimpleNamespace(vocab=SimpleNamespace(counts=np.array([50, 20, 7])), _subword_tables=lambda: (off, sub, None))
+    assert _row_counts(ft, 6).tolist() == [50, 20, 7, 50, 70, 0]  # row 5: no word holds it
+    w2v = SimpleNamespace(vocab=SimpleNamespace(counts=np.array([50, 20, 7])))
+    assert _row_counts(w2v, 3).tolist() == [50, 20, 7]
