@@ -68,7 +68,8 @@ def register(sub) -> None:
     p.add_argument("--sync-overlap", action=argparse.BooleanOptionalAction, default=None,
                    help="--distributed: post each synchronisation's all-reduce and train on; its sum is applied at "
                         "the next one (the other ranks' updates arrive one interval later; --sync-mode sum only) "
-                        "(default: on at 1-2 ranks, off from 3; docs/distributed.md)")
+                        "(default: on at 1-2 ranks for word2vec; off for fastText and from 3 ranks; "
+                        "docs/distributed.md)")
     p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default=None,
                    help="--distributed: send the synchronised updates as float32, or as bfloat16 (half the bytes; "
                         "summed into the float32 model) (default: bfloat16 with --sync-overlap, else float32)")

@@ -392,16 +392,18 @@ def _maybe_fault(rank: int, epoch: int) -> None:
 
 
 def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, overlap=None,
-                  wire=None) -> tuple[int, str, float, bool, str]:
-    """The defaults that depend on the number of ranks, and one-line errors for bad values.
+                  wire=None, subwords: bool = False) -> tuple[int, str, float, bool, str]:
+    """The defaults that depend on the number of ranks (and, for the overlapped sync, on the
+    model: ``subwords`` for fastText), and one-line errors for bad values.
     Returns (words per rank between syncs, sync mode, sync_rare, overlap, wire)."""
     many = size > 2
     if sync_words is None:
         sync_words = max(1, (SYNC_GLOBAL_WORDS_MANY if many else SYNC_GLOBAL_WORDS) // size)
     if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot): benchmarks/RESULTS.md
         mode = SYNC_MODE_MANY if many else "sum"
-    if overlap is None:  # overlapped at 1-2 ranks (it sums the updates only)
-        overlap = not many and mode == "sum"
+    if overlap is None:  # overlapped at 1-2 ranks for word2vec (it sums the updates only); fastText
+        # lost 0.8 Google points and 0.05 WS353 more overlapped than blocking at 2 ranks (RESULTS.md)
+        overlap = not many and mode == "sum" and not subwords
     if overlap and mode != "sum":
         raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or add --no-sync-overlap")
     if sync_rare is None:
@@ -509,7 +511,8 @@ def train(trainer, corpus, comm, checkpoint=None, sync_words: int | None = None,
     if trainer.vocab is not None:
         raise FirthError("--distributed: the trainer already has a vocabulary; start from a new one")
     sync_words, mode, sync_rare, overlap, wire = _sync_options(comm.size, sync_words, mode, sync_rare, sync_hot,
-                                                               sync_bound, overlap, wire)
+                                                               sync_bound, overlap, wire,
+                                                               subwords=hasattr(trainer, "_subword_tables"))
     build_vocab(trainer, corpus, comm)
     enc = trainer._encoded
     tokens = np.array([enc.n_tokens], np.int64)
