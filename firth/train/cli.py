@@ -48,7 +48,7 @@ def register(sub) -> None:
                         "(default 100,000 / the number of ranks at 1-2 ranks, 6,250 / the number of ranks from 3: "
                         "docs/distributed.md)")
     p.add_argument("--sync-mode", default=None, metavar="{sum,mean,touched,hot,adasum,bound}",
-                   help="--distributed (default: sum at 1-2 ranks, hot from 3): add the ranks' updates (as Hogwild "
+                   help="--distributed (default: sum at 1-2 ranks for word2vec, hot for fastText and from 3): add the ranks' updates (as Hogwild "
                         "threads do), average them (model averaging, "
                         "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
                         "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others, "

@@ -399,11 +399,11 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, 
     many = size > 2
     if sync_words is None:
         sync_words = max(1, (SYNC_GLOBAL_WORDS_MANY if many else SYNC_GLOBAL_WORDS) // size)
-    if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot): benchmarks/RESULTS.md
-        mode = SYNC_MODE_MANY if many else "sum"
-    if overlap is None:  # overlapped at 1-2 ranks for word2vec (it sums the updates only); fastText
-        # lost 0.8 Google points and 0.05 WS353 more overlapped than blocking at 2 ranks (RESULTS.md)
-        overlap = not many and mode == "sum" and not subwords
+    if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot), and lost 1.7 Google
+        # points on fastText at 2 ranks (its n-gram rows are shared by many words): benchmarks/RESULTS.md
+        mode = SYNC_MODE_MANY if many or subwords else "sum"
+    if overlap is None:  # overlapped at 1-2 ranks for word2vec (it sums the updates only)
+        overlap = not many and mode == "sum"
     if overlap and mode != "sum":
         raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or add --no-sync-overlap")
     if sync_rare is None:

@@ -45,9 +45,10 @@ def test_defaults_depend_on_the_number_of_ranks():
     # what the user gives wins over the defaults
     assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0, False, "float32")
     assert _sync_options(2, None, None, 4.0, 16.0, 2.0, True, "float32") == (50_000, "sum", 4.0, True, "float32")
-    # fastText: blocking unless asked (overlapped, it lost quality at 2 ranks)
-    assert _sync_options(2, None, None, None, 16.0, 2.0, subwords=True) == (50_000, "sum", 0.0, False, "float32")
-    assert _sync_options(2, None, None, None, 16.0, 2.0, True, subwords=True) == (50_000, "sum", 64.0, True, "bfloat16")
+    # fastText at 2 ranks: hot rows averaged, blocking, every touched row (the sum lost quality)
+    assert _sync_options(2, None, None, None, 16.0, 2.0, subwords=True) == (50_000, "hot", 0.0, False, "float32")
+    assert _sync_options(2, None, "sum", None, 16.0, 2.0, subwords=True) == (50_000, "sum", 64.0, True, "bfloat16")
+    assert _sync_options(4, None, None, None, 16.0, 2.0, subwords=True) == (1_562, "hot", 16.0, False, "float32")
     with pytest.raises(FirthError, match="--sync-overlap: sums the updates only"):
         _sync_options(2, None, "hot", None, 16.0, 2.0, True)
 
