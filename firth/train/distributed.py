@@ -451,8 +451,9 @@ def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_
     periods = sync_periods(counts, n_rows, comm.size * sync_words, global_words, float(sync_rare),
                            1 << (syncs.bit_length() - 1))
     hot = None
-    if mode == "hot":  # words expected >= sync_hot times between two syncs in all ranks' text
-        hot = trainer.vocab.counts * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
+    if mode == "hot":  # rows expected >= sync_hot times between two syncs in all ranks' text: a
+        # word's rows, and fastText's n-gram rows by the words that hold them (summed, they overshoot)
+        hot = _row_counts(trainer, n_rows) * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
     if overlap:
         return OverlappedSync(mats, comm, periods=periods, wire=wire), periods, hot
     return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
