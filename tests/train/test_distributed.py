@@ -103,7 +103,7 @@ def test_fasttext_on_two_ranks_overlapped_matches_the_single_process(corpus, tmp
     assert p.returncode == 0, p.stderr
     out = tmp_path / "two.firth"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "firth",
-           "train", str(corpus), "-o", str(out), *opts, "--distributed", "--sync-words", "500", "--sync-rare", "4", "--sync-overlap"]
+           "train", str(corpus), "-o", str(out), *opts, "--distributed", "--sync-words", "500", "--sync-rare", "4", "--sync-mode", "sum", "--sync-overlap"]
     p = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stderr[-3000:]
     single, kv = load_vectors(one), load_vectors(out)
