@@ -59,8 +59,8 @@ SYNC_RARE_MANY = 16.0
 SYNC_WIRE = "float32"
 # 1-2 ranks: the exchange overlapped with training (firth.train.sync_overlap), the rows on the
 # --sync-rare schedule (no flags collective), bfloat16 on the wire: on the full en-mix 2 ranks
-# took 75 s against 237 s for every touched row in float32 at every sync (126 s single process)
-# at the same quality (benchmarks/RESULTS.md)
+# took 69 s (single process 98 s, medians of 3); every touched row in float32 at every sync took
+# 237 s (single 126 s in that round), at the same quality (benchmarks/RESULTS.md)
 SYNC_RARE_OVERLAP = 64.0
 SYNC_WIRE_OVERLAP = "bfloat16"
 SYNC_HOT = 16.0  # --sync-mode hot: rows of words expected this often per sync (all ranks' text) are averaged
@@ -447,13 +447,14 @@ def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_
     # overlapped sync has no flags to skip untouched rows: fastText's n-gram rows need their own
     # schedule (the blocking sync keeps them due at every sync, where the flags filter them)
     n_rows = max(len(m) for m in mats)
-    counts = _row_counts(trainer, n_rows) if overlap else trainer.vocab.counts
+    rows = _row_counts(trainer, n_rows)
+    counts = rows if overlap else trainer.vocab.counts
     periods = sync_periods(counts, n_rows, comm.size * sync_words, global_words, float(sync_rare),
                            1 << (syncs.bit_length() - 1))
     hot = None
     if mode == "hot":  # rows expected >= sync_hot times between two syncs in all ranks' text: a
         # word's rows, and fastText's n-gram rows by the words that hold them (summed, they overshoot)
-        hot = _row_counts(trainer, n_rows) * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
+        hot = rows * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
     if overlap:
         return OverlappedSync(mats, comm, periods=periods, wire=wire), periods, hot
     return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
