@@ -236,7 +236,7 @@ def main(argv=None):
     def one(ranks, sw, rare, mode, wire, locked):
         out = tmp / f"v-{ranks}-{sw}-{rare}-{mode}-{wire}.bin"
         r = {"ranks": ranks, "sync_words": sw, "sync_rare": rare, "mode": mode, "wire": wire, "words": a.words, "seed": a.seed,
-             "epochs": a.epochs, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+             "model": a.model, "epochs": a.epochs, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         try:
             r.update(run_firth(corpus, out, ranks, a, sw, mode, locked, rare, wire))
         except SystemExit as e:  # e.g. diverged: recorded, the other runs go on

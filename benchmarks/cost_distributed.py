@@ -1,100 +1,125 @@
-"""The cost model of `firth train --distributed` (docs/distributed.md), checked against the bytes
-bench_distributed.py measured, then used to predict a 1-billion-word corpus on 8, 32 and 128
-machines at 10 and 100 Gb/s.
+"""The cost model of `firth train --distributed` (docs/distributed.md, "Cost model"), checked
+against the rows bench_distributed.py measured, then used to predict a 1-billion-word corpus on
+8, 32 and 128 machines at 10 and 100 Gb/s.
 
-    python benchmarks/bench_distributed.py --ranks 0,1,2,4,8 --sync-words 50000 --log dist.jsonl
-    python benchmarks/cost_distributed.py dist.jsonl
+    python benchmarks/cost_distributed.py LOG.jsonl [LOG.jsonl ...]
 
-Model of one synchronisation, per rank (firth/train/sync.py), for 2 matrices of V rows x d:
+The logs are bench_distributed.py ``--log`` output (word2vec skip-gram runs with ``ranks >= 1``;
+fastText rows, whose n-gram rows the model leaves out, are skipped).
 
-    payload   = 2 V  +  4 d U(P S)          bytes put into all-reduces (V flags per matrix, then
-                                            the touched rows' float32 deltas)
-    U(n)      = sum over words of           rows touched (both matrices, union over ranks) by the
-                (1 - e^-k_w) + (1 - e^-(k_w + g K q_w))   n = P S words trained: k_w kept
-                                            occurrences of w (word2vec subsampling) in n words,
-                                            K = sum k_w, q_w ~ count^0.75 the noise distribution,
-                                            g output rows drawn per kept token, fitted at P = 1;
-                                            P = 2, 4, 8 are predictions compared with the bytes
-    t_sync    = 2 V c_scan + payload_wire / B + 4 * 2 (P-1) alpha
-    payload_wire = 2 (P-1)/P payload        a ring all-reduce sends this much per rank
-    t_compute = S / R                       S words per rank between syncs, R words/s per machine
-    efficiency = t_compute / (t_compute + t_sync)   (the threads wait during a sync)
+The model of the sync firth runs (firth/train/sync.py, sync_overlap.py), for word2vec's two
+matrices of V rows x d, P ranks, S words per rank between syncs, n = P S words of all ranks per
+interval, N in-vocabulary words per epoch:
 
-c_scan (seconds per row to find the changed rows, d = 100) is measured here on this machine;
-R is T threads times one thread's training words/s measured on a quiet machine (1.11M,
-benchmarks/RESULTS.md; T = 16, assuming firth's Hogwild threads scale near-linearly as they
-did from 1 to 2: an assumption, stated in the output); alpha = 50 us per
-all-reduce step (gloo over TCP, an assumption). The 1-billion-word corpus is taken as
-V = 1,000,000 words with Zipf counts (an assumption, stated).
+    period p_w  = firth's sync_periods: the largest power of two <= T / (c_w n / N), clipped to
+                  [1, the largest power of two <= N / n]   (T = --sync-rare; T = 0: p_w = 1)
+    rates       per interval, word w's input row is touched l_in = n (c_w / N) keep_w times (its
+                kept occurrences, word2vec subsampling) and its output row l_out = l_in + g K q_w
+                times (K kept tokens, q_w ~ c_w^0.75 the noise distribution, g output rows drawn
+                per kept token: the one fitted parameter)
+    rows sent per regular sync, both matrices:
+      blocking  sum_w (1/p_w) [(1 - e^-(l_in p_w)) + (1 - e^-(l_out p_w))]   (due, and changed on
+                some rank since the row's last sync; the flags collective finds them)
+      overlapped  2 sum_w 1/p_w                (every due row: no flags collective)
+    the epoch's last sync (full) sends every row changed since its last sync: sum over w of the
+                mean over k = 1..p_w of (1 - e^-(l_in k)) + (1 - e^-(l_out k))
+    payload     blocking: (due rows) flag bytes + 4 d (2 d in bfloat16) bytes per row sent;
+                overlapped: 2 d (bfloat16) bytes per due row; a ring all-reduce sends 2 (P-1)/P
+                of it from each rank
+    t_sync      blocking: rows due x c_take + rows sent x c_apply + 2 collectives x (c0 +
+                2 (P-1) alpha) + 8 wire / B  -- the threads wait for all of it
+      overlapped  rows due x (c_take + c_apply) + max(0, c0 + 2 (P-1) alpha + 8 wire / B - S / R)
+                -- the exchange runs while the rank trains its next S words
+    efficiency  (S / R) / (S / R + t_sync)
+
+c_take, c_apply (seconds per row at d = 100) are measured here; c0 (a collective's fixed cost,
+0.3 ms: gloo's all-reduce of one number between 2 ranks on this machine, benchmarks/sync_cost.py)
+and alpha (50 us per ring step) are assumptions for a real network; R is 16 threads x one
+thread's 1.11M words/s (measured on a quiet machine, benchmarks/RESULTS.md; linear scaling
+assumed); the 1-billion-word corpus has V = 1,000,000 words with Zipf counts (assumed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_word2vec import make_corpus  # noqa: E402
 
+from firth.train.sync import sync_periods  # noqa: E402  (the schedule itself, not what is checked)
 
-def scan_seconds_per_row(d: int = 100, rows: int = 200_000) -> float:
-    from firth.train.sync import changed_rows
-
-    m = np.random.default_rng(0).standard_normal((rows, d), dtype=np.float32)
-    b = m.copy()
-    m[::7] += 1
-    ts = []
-    for _ in range(5):
-        t = time.perf_counter()
-        changed_rows(m, b)
-        ts.append(time.perf_counter() - t)
-    return sorted(ts)[2] / rows
-
-
-def touched_rows(counts: np.ndarray, n: float, g: float, sample: float = 1e-3, window: int = 5) -> float:
-    """Expected rows touched (input + output matrix) when n words of a corpus with these
-    word counts are trained: a kept token (word2vec subsampling) touches its input row and,
-    as a positive target, its output row; each kept token also draws ``g`` negatives from
-    the unigram^0.75 distribution (output rows). 1 - exp(-expected touches) per row."""
-    c = counts.astype(np.float64)
-    T = c.sum()
-    st = sample * T
+def rates(counts: np.ndarray, g: float, sample: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Touches of each word's input and output row per word of text (all ranks)."""
+    c = np.asarray(counts, np.float64)
+    total = c.sum()
+    st = sample * total
     keep = np.minimum(1.0, (np.sqrt(c / st) + 1.0) * st / c) if sample else np.ones_like(c)
-    kept = n * (c / T) * keep  # expected kept occurrences of each word in n words
+    kept = (c / total) * keep
     q = c**0.75
     q /= q.sum()
-    draws = g * kept.sum()
-    return float(np.sum(1 - np.exp(-kept)) + np.sum(1 - np.exp(-kept - draws * q)))
+    return kept, kept + g * kept.sum() * q
 
 
-def fit_negatives(counts, n, rows) -> float:
-    """The negatives per kept token (g) that make touched_rows match a measurement."""
+def _mean_touched(lam: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Mean over k = 1..p of 1 - exp(-lam k): a row's chance of a change since its last sync
+    when that was 1..p intervals ago, equally likely."""
+    lam = np.asarray(lam, np.float64)
+    pos = lam > 0
+    safe = np.where(pos, lam, 1.0)  # expm1 keeps the tiny rates of rare rows exact
+    geo = np.exp(-safe) * np.expm1(-safe * p) / (p * np.expm1(-safe))
+    return np.where(pos, 1 - geo, 0.0)
+
+
+def rows_per_sync(counts, n: float, rare: float, g: float, overlapped: bool) -> dict:
+    """Rows due, rows sent per regular sync, rows of the epoch's full sync, syncs per epoch."""
+    counts = np.asarray(counts, np.float64)
+    N = counts.sum()
+    spe = max(1, math.ceil(N / n))
+    p = sync_periods(counts, len(counts), int(n), int(N), rare, 1 << (spe.bit_length() - 1)).astype(np.float64)
+    a_in, a_out = rates(counts, g)
+    l_in, l_out = a_in * n, a_out * n
+    due = 2 * np.sum(1 / p)
+    if overlapped:
+        sent = due
+    else:
+        sent = np.sum((1 / p) * ((1 - np.exp(-l_in * p)) + (1 - np.exp(-l_out * p))))
+    full = np.sum(_mean_touched(l_in, p) + _mean_touched(l_out, p))
+    return {"due": due, "sent": sent, "full": full, "spe": spe}
+
+
+def mean_rows(m: dict) -> float:
+    """Rows per sync averaged over an epoch (its last sync is the full one), as logged."""
+    return ((m["spe"] - 1) * m["sent"] + m["full"]) / m["spe"]
+
+
+def fit_g(counts, n, rare, overlapped, measured) -> float:
     lo, hi = 0.0, 200.0
     for _ in range(60):
         mid = (lo + hi) / 2
-        if touched_rows(counts, n, mid) < rows:
+        if mean_rows(rows_per_sync(counts, n, rare, mid, overlapped)) < measured:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2
 
 
-def zipf_counts(tokens: float, vocab: int, min_count: int = 5) -> np.ndarray:
-    """Counts of a Zipf (exponent 1) corpus of ``tokens`` words whose rarest kept word occurs
-    ``min_count`` times: the rank-r word occurs min_count * vocab / r times."""
+def zipf_counts(tokens: float, vocab: int) -> np.ndarray:
+    """Counts of a Zipf (exponent 1) corpus of ``tokens`` words cut at ``vocab`` words: the
+    rank-r word occurs tokens / (r H) times (H the vocab-th harmonic number)."""
     r = np.arange(1, vocab + 1, dtype=np.float64)
-    c = min_count * vocab / r
-    return c * (tokens / c.sum()) if c.sum() > tokens else c
+    return tokens / (r * np.sum(1 / r))
 
 
 def corpus_counts(path, min_count: int = 5) -> np.ndarray:
-    from collections import Counter
-
     cnt = Counter()
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -102,85 +127,154 @@ def corpus_counts(path, min_count: int = 5) -> np.ndarray:
     return np.array(sorted((v for v in cnt.values() if v >= min_count), reverse=True), dtype=np.float64)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("log", help="bench_distributed.py --log output (JSON lines)")
-    ap.add_argument("--dim", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=16, help="threads per machine in the prediction")
-    ap.add_argument("--alpha-us", type=float, default=50.0)
-    ap.add_argument("--thread-rate", type=float, default=1.11e6,
-                    help="training words/s of one thread (default: skip-gram, HogBatch, measured on a quiet machine, "
-                         "benchmarks/RESULTS.md word2vec 'Speed'; 1 -> 2 threads scaled 1.99x there)")
-    ap.add_argument("--big-vocab", type=int, default=1_000_000)
-    ap.add_argument("--big-words", type=float, default=1e9)
-    a = ap.parse_args(argv)
-    rows = [json.loads(x) for x in open(a.log) if x.strip()]
-    dist = {r["ranks"]: r for r in rows if r.get("ranks", 0) >= 1 and "mib_per_sync_per_rank" in r}
-    d = a.dim
-    first = next(iter(dist.values()))
-    S = first["sync_words"]
-    counts = corpus_counts(make_corpus(first["words"]))
-    V = len(counts)
-    if first.get("vocab") not in (None, V):
-        raise SystemExit(f"vocabulary {V} counted here, {first['vocab']} in the log: not the same corpus")
-    # measured payloads -> touched rows; the negatives per kept token fitted at 1 rank
-    U = {P: (r["mib_per_sync_per_rank"] * 2**20 - 2 * V) / (4 * d) for P, r in sorted(dist.items())}
-    if 1 not in U:
-        raise SystemExit("need a measurement at 1 rank to fit the model")
-    g = fit_negatives(counts, S, U[1])
+def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> tuple[float, float]:
+    """Seconds per row to take a due row's delta and to apply a summed one (NumPy, this machine)."""
+    rng = np.random.default_rng(0)
+    m = rng.standard_normal((rows, d), dtype=np.float32)
+    b = m.copy()
+    idx = np.sort(rng.choice(rows, take, replace=False))
+    tt, ta = [], []
+    for _ in range(9):
+        t = time.perf_counter()
+        delta = m[idx] - b[idx]
+        t1 = time.perf_counter()
+        new = b[idx] + delta
+        m[idx] = new
+        b[idx] = new
+        t2 = time.perf_counter()
+        tt.append(t1 - t)
+        ta.append(t2 - t1)
+    return min(tt) / take, min(ta) / take  # the machine's speed, not the neighbours' load
 
-    def payload(P, s, cnt):
-        return 2 * len(cnt) + 4 * d * touched_rows(cnt, P * s, g)
 
-    print(f"measured corpus: first {first['words']:,} words of en-mix, V = {V:,} rows x d = {d}, "
-          f"S = {S:,} words per rank between syncs")
-    print(f"touched rows from the corpus counts; {g:.2f} output rows drawn per kept token (fitted at 1 rank)")
-    print("| ranks | measured MiB/sync/rank | model | error |")
-    print("|---|---|---|---|")
-    for P, r in sorted(dist.items()):
-        m = payload(P, S, counts) / 2**20
-        print(f"| {P} | {r['mib_per_sync_per_rank']:.2f} | {m:.2f} | {100 * (m / r['mib_per_sync_per_rank'] - 1):+.1f}% |")
-    c_scan = scan_seconds_per_row(d)
-    r1 = a.thread_rate
-    R = a.threads * r1
-    alpha = a.alpha_us * 1e-6
-    Vb, N = a.big_vocab, a.big_words
-    big = zipf_counts(N, Vb)
-    print(f"\nscan: {c_scan * 1e9:.0f} ns per row (d = {d}) on this machine; one thread {r1:,.0f} training words/s "
-          f"-> R = {a.threads} x that = {R:,.0f} words/s per machine (assumed linear)")
-    print(f"prediction: {N:.0e} words, V = {Vb:,} words with Zipf counts (assumed), "
-          f"alpha = {a.alpha_us:.0f} us per all-reduce step\n")
+def settings(r: dict) -> tuple[float, float, bool]:
+    """(words of all ranks per sync, --sync-rare, overlapped) of a logged run, firth's own
+    defaults filled in (bench_distributed.py's mode names: default, overlap, blocking, hotX, ...)."""
+    from firth.train.distributed import SYNC_BOUND, SYNC_HOT, _sync_options
 
-    def t_sync(P, s, B):
-        wire = 2 * (P - 1) / P * payload(P, s, big)
-        return 2 * Vb * c_scan + wire * 8 / B + 4 * 2 * (P - 1) * alpha
+    P, mode = r["ranks"], r["mode"]
+    overlap = {"overlap": True, "blocking": False}.get(mode)
+    name = None if mode == "default" else "sum" if overlap is not None else mode.rstrip("0123456789.")
+    words, _, rare, overlapped, _ = _sync_options(P, r["words_per_rank_per_sync"], name, r.get("sync_rare"),
+                                                  SYNC_HOT, SYNC_BOUND, overlap)
+    return float(words * P), rare, overlapped
 
-    def eff(P, s, B):
-        tc = s / R
-        return tc / (tc + t_sync(P, s, B))
 
-    print("| machines | link | ideal epoch | at S = 50k: efficiency, epoch | S for >= 80% | syncs/epoch | epoch at that S | MiB/sync/rank |")
-    print("|---|---|---|---|---|---|---|---|")
+def check(logs: list[dict], fit_on: int) -> float:
+    """Print measured vs modelled rows per sync; returns g (fitted on row ``fit_on``)."""
+    cache = {}
+
+    def counts_of(words):
+        if words not in cache:
+            cache[words] = corpus_counts(make_corpus(words or None))
+        return cache[words]
+
+    r0 = logs[fit_on]
+    n, rare, ov = settings(r0)
+    g = fit_g(counts_of(r0["words"]), n, rare, ov, r0["rows_synced"] / r0["syncs"])
+    print(f"g = {g:.2f} output rows drawn per kept token, fitted on run {fit_on + 1} (the others are predictions)\n")
+    print("| run | corpus | ranks | words per sync (all ranks) | sync | --sync-rare | rows due per sync | "
+          "rows per sync measured | model | error |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for i, r in enumerate(logs):
+        c = counts_of(r["words"])
+        n, rare, ov = settings(r)
+        m = rows_per_sync(c, n, rare, g, ov)
+        got = r["rows_synced"] / r["syncs"]
+        model = mean_rows(m)
+        tag = "(fitted)" if i == fit_on else f"{100 * (model / got - 1):+.1f}%"
+        corpus = "all en-mix" if not r["words"] else f"{r['words'] / 1e6:g}M words"
+        print(f"| {i + 1} | {corpus} | {r['ranks']} | {n:,.0f} | {'overlapped' if ov else 'blocking'} | {rare:g} | "
+              f"{m['due']:,.0f} | {got:,.0f} | {model:,.0f} | {tag} |")
+    return g
+
+
+def _words(n: float) -> str:
+    """Three significant figures: 681M, 18.7k."""
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return f"{n:.0f}"
+
+
+def predict(g: float, a) -> None:
+    d, R, alpha, c0 = a.dim, a.threads * a.thread_rate, a.alpha_us * 1e-6, a.c0_ms * 1e-3
+    c_take, c_apply = (c / a.row_threads for c in row_costs(d))
+    big = zipf_counts(a.big_words, a.big_vocab)
+    N = big.sum()
+    print(f"\nrows: take {c_take * 1e9:.0f} ns, apply {c_apply * 1e9:.0f} ns per row (d = {d}, this machine, "
+          f"{a.row_threads} thread(s)); "
+          f"R = {a.threads} x {a.thread_rate:,.0f} = {R:,.0f} words/s per machine; c0 = {a.c0_ms} ms, "
+          f"alpha = {a.alpha_us:.0f} us per ring step")
+    print(f"prediction: {a.big_words:.0e} words, V = {a.big_vocab:,} Zipf, d = {d}, --sync-rare 16 (blocking, "
+          f"bytes float32) or 64 (overlapped, bfloat16)\n")
+
+    def cost(P, n, B, overlapped):
+        m = rows_per_sync(big, n, 64.0 if overlapped else 16.0, g, overlapped)
+        tc = n / P / R
+        if overlapped:
+            wire = 2 * (P - 1) / P * 2 * d * m["sent"]
+            ts = m["due"] * (c_take + c_apply) + max(0.0, c0 + 2 * (P - 1) * alpha + 8 * wire / B - tc)
+        else:
+            wire = 2 * (P - 1) / P * (m["due"] + 4 * d * m["sent"])
+            ts = m["due"] * c_take + m["sent"] * c_apply + 2 * (c0 + 2 * (P - 1) * alpha) + 8 * wire / B
+        return tc / (tc + ts), m, wire
+
+    def s80(P, B, overlapped):
+        """The fewest words of all ranks per sync, on a grid of 10 per decade, with >= 80%;
+        None when one sync per epoch is not enough."""
+        for k in range(math.ceil(10 * math.log10(P)), math.floor(10 * math.log10(N)) + 1):
+            if cost(P, 10 ** (k / 10), B, overlapped)[0] >= 0.8:
+                return 10 ** (k / 10)
+        return None
+
+    print("| machines | link | ideal epoch | firth's 3+ default (6,250 words, blocking hot): efficiency, epoch | "
+          "blocking: words of all ranks per sync for >= 80% | per rank | syncs/epoch | MiB sent/sync/rank | "
+          "overlapped: words for >= 80% | per rank | syncs/epoch | MiB sent/sync/rank |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for P in (8, 32, 128):
         for gb in (10, 100):
             B = gb * 1e9
             ideal = N / (P * R)
-            e50 = eff(P, 50_000, B)
-            share = N / P
-            s80 = None
-            s = 1_000.0
-            while s <= share:
-                if eff(P, s, B) >= 0.8:
-                    s80 = s
-                    break
-                s *= 1.05
-            if s80 is None:
-                e1 = eff(P, share, B)
-                tail = f"none (one sync per epoch: {100 * e1:.0f}%) | 1 | {ideal / e1:.1f} s | {payload(P, share, big) / 2**20:.0f}"
-            else:
-                tail = (f"{s80:,.0f} words | {share / s80:,.0f} | {ideal / eff(P, s80, B):.1f} s | "
-                        f"{payload(P, s80, big) / 2**20:.0f}")
-            print(f"| {P} | {gb} Gb/s | {ideal:.1f} s | {100 * e50:.0f}%, {ideal / e50:.1f} s | {tail} |")
+            e0 = cost(P, 6_250.0, B, False)[0]
+            cells = []
+            for ov in (False, True):
+                n = s80(P, B, ov)
+                if n is None:
+                    e1 = cost(P, N, B, ov)[0]
+                    cells.append(f"none (1 sync per epoch: {100 * e1:.0f}%) | | 1 | ")
+                    continue
+                _, m, wire = cost(P, n, B, ov)
+                cells.append(f"{_words(n)} | {_words(n / P)} | {math.ceil(N / n):,} | {wire / 2**20:,.1f}")
+            print(f"| {P} | {gb} Gb/s | {ideal:.1f} s | {100 * e0:.1f}%, {ideal / e0:,.0f} s | {cells[0]} | {cells[1]} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("logs", nargs="+", help="bench_distributed.py --log output (JSON lines)")
+    ap.add_argument("--fit", type=int, default=1, help="fit g on this run (1-based, in the order printed)")
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=16, help="threads per machine in the prediction")
+    ap.add_argument("--thread-rate", type=float, default=1.11e6, help="training words/s of one thread")
+    ap.add_argument("--alpha-us", type=float, default=50.0, help="seconds per ring step (us)")
+    ap.add_argument("--c0-ms", type=float, default=0.3, help="fixed cost of one collective (ms)")
+    ap.add_argument("--row-threads", type=int, default=1,
+                    help="threads that take and apply the rows of a sync (firth: 1; divides the measured per-row costs)")
+    ap.add_argument("--big-vocab", type=int, default=1_000_000)
+    ap.add_argument("--big-words", type=float, default=1e9)
+    a = ap.parse_args(argv)
+    runs = []
+    for path in a.logs:
+        for line in open(path, encoding="utf-8"):
+            r = json.loads(line) if line.strip() else {}
+            if r.get("ranks", 0) >= 1 and r.get("rows_synced") and r.get("model", "sg") == "sg":
+                runs.append(r)
+    if not runs:
+        raise SystemExit("no distributed word2vec skip-gram runs with rows_synced in the logs")
+    if not 1 <= a.fit <= len(runs):
+        raise SystemExit(f"--fit: a run number between 1 and {len(runs)}")
+    g = check(runs, a.fit - 1)
+    predict(g, a)
 
 
 if __name__ == "__main__":
