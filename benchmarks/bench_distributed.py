@@ -61,15 +61,19 @@ def run_firth(corpus: Path, out: Path, ranks: int, args, sync_words: int, mode: 
     if ranks == 0:  # the single process, no torch
         cmd = [PY, "-m", "firth", *common]
     else:
-        # hot16: --sync-mode hot --sync-hot 16; bound1.5: --sync-mode bound --sync-bound 1.5
+        # hot16: --sync-mode hot --sync-hot 16; bound1.5: --sync-mode bound --sync-bound 1.5;
+        # ohot16: --sync-mode hot --sync-hot 16 --sync-overlap (hot rows averaged, overlapped)
         par = re.fullmatch(r"(hot|bound)([\d.]+)", mode)
+        ohot = re.fullmatch(r"ohot([\d.]+)", mode)
         cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks), "-m", "firth", *common,
                "--distributed"]
         if wire not in (None, "default"):  # else firth's default (bfloat16 when overlapped)
             cmd += ["--sync-wire", wire]
         if sync_rare is not None:  # else firth's default for this number of ranks
             cmd += ["--sync-rare", str(sync_rare)]
-        if mode == "overlap" or overlap:  # the summed sync, its exchange overlapped with training
+        if ohot:
+            cmd += ["--sync-mode", "hot", "--sync-hot", ohot.group(1), "--sync-overlap"]
+        elif mode == "overlap" or overlap:  # the summed sync, its exchange overlapped with training
             cmd += ["--sync-mode", "sum", "--sync-overlap"]
         elif mode == "blocking" or overlap is False:  # the summed sync, every rank waiting for it
             cmd += ["--sync-mode", "sum", "--no-sync-overlap"]
@@ -150,7 +154,7 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap / blocking (sum with / without --sync-overlap), "
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap / blocking (sum with / without --sync-overlap), ohotX (hot, --sync-hot X, overlapped), "
                     "boundX (--sync-bound X), default (comma-separated)")
     ap.add_argument("--wire", default="default", help="firth's --sync-wire values to try: float32, bfloat16, default (firth's)")
     ap.add_argument("--sync-rare", default="default",

@@ -67,7 +67,7 @@ def register(sub) -> None:
                         "without; 16 from 3 ranks; docs/distributed.md)")
     p.add_argument("--sync-overlap", action=argparse.BooleanOptionalAction, default=None,
                    help="--distributed: post each synchronisation's all-reduce and train on; its sum is applied at "
-                        "the next one (the other ranks' updates arrive one interval later; --sync-mode sum only) "
+                        "the next one (the other ranks' updates arrive one interval later; --sync-mode sum or hot) "
                         "(default: on at 1-2 ranks for word2vec; off for fastText and from 3 ranks; "
                         "docs/distributed.md)")
     p.add_argument("--sync-wire", choices=["float32", "bfloat16"], default=None,

@@ -404,8 +404,9 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, 
         mode = SYNC_MODE_MANY if many or subwords else "sum"
     if overlap is None:  # overlapped at 1-2 ranks for word2vec (it sums the updates only)
         overlap = not many and mode == "sum"
-    if overlap and mode != "sum":
-        raise FirthError(f"--sync-overlap: sums the updates only (--sync-mode sum); drop --sync-mode {mode} or add --no-sync-overlap")
+    if overlap and mode not in ("sum", "hot"):
+        raise FirthError(f"--sync-overlap: sums the updates or averages the hot rows (--sync-mode sum or hot); "
+                         f"drop --sync-mode {mode} or add --no-sync-overlap")
     if sync_rare is None:
         sync_rare = SYNC_RARE_MANY if many else SYNC_RARE_OVERLAP if overlap else SYNC_RARE
     if wire is None:
@@ -456,7 +457,7 @@ def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_
         # word's rows, and fastText's n-gram rows by the words that hold them (summed, they overshoot)
         hot = rows * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
     if overlap:
-        return OverlappedSync(mats, comm, periods=periods, wire=wire), periods, hot
+        return OverlappedSync(mats, comm, periods=periods, wire=wire, mode=mode, hot=hot), periods, hot
     return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
 
 

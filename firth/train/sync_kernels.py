@@ -46,10 +46,11 @@ def take_deltas(m, base, rows, own, wire32, wire16, at, bf16):
 
 
 @njit(nogil=True, cache=True)
-def apply_sums(m, base, rows, own, sum32, sum16, at, bf16):
-    """Per synced row: ``base[r] + s`` must be finite (else return ``r``; that row is left
-    as it was), then ``m[r] += s - own``, ``base[r] = base[r] + s``, where ``s`` is the summed
-    delta: ``sum32[at + i]``, or if ``bf16`` the bfloat16 bits ``sum16[at + i]`` widened.
+def apply_sums(m, base, rows, own, sum32, sum16, at, bf16, div):
+    """Per synced row: ``s`` is the summed delta (``sum32[at + i]``, or if ``bf16`` the
+    bfloat16 bits ``sum16[at + i]`` widened), divided by ``div[i]`` when ``div`` is not empty
+    (``hot`` rows: the mean over the ranks); ``base[r] + s`` must be finite (else return ``r``;
+    that row is left as it was), then ``m[r] += s - own``, ``base[r] = base[r] + s``.
     Returns -1 when every row was finite."""
     d = m.shape[1]
     su = np.empty(d, np.uint32)
@@ -62,6 +63,10 @@ def apply_sums(m, base, rows, own, sum32, sum16, at, bf16):
         else:
             for j in range(d):
                 sf[j] = sum32[at + i, j]
+        if len(div):
+            q = div[i]
+            for j in range(d):
+                sf[j] = sf[j] / q
         for j in range(d):
             if not np.isfinite(base[r, j] + sf[j]):
                 return r
@@ -76,8 +81,10 @@ def reference_take(m, base, rows):
     return m[rows] - base[rows]
 
 
-def reference_apply(m, base, rows, own, summed):
+def reference_apply(m, base, rows, own, summed, div=None):
     """The NumPy spelling of :func:`apply_sums` for float32 sums (in place)."""
+    if div is not None:
+        summed = summed / np.asarray(div, np.float32)[:, None]
     new = base[rows] + summed
     m[rows] += summed - own
     base[rows] = new

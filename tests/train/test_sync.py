@@ -375,6 +375,68 @@ def test_overlapped_sync_applies_the_other_ranks_one_sync_late_and_loses_nothing
         assert sync.pending is None
 
 
+@pytest.mark.parametrize("size", [2, 3])
+def test_overlapped_hot_sync_equals_a_slow_simulation_of_its_rule(size):
+    """Mode hot overlapped: at sync k the exchange of k-1 is applied with the hot rows' sum
+    divided by the number of ranks (``M[R] += S / P - D``, ``B[R] += S / P``), the due rows'
+    deltas are posted; the full sync is DeltaSync's hot sync (mean over the ranks that changed
+    a hot row). Checked against that rule written out in float64, rank by rank, sync by sync."""
+    rng = np.random.default_rng(40 + size)
+    V, d, rounds = 45, 4, 6
+    periods = np.array([1, 2, 4] * (V // 3))
+    hot = np.arange(V) % 5 == 0
+    start = rng.random((V, d), dtype=np.float32)
+    # hot rows are changed by every rank in every round (what makes them hot; a rank with only a
+    # rounding residue in a row would also count in the full sync's flags)
+    steps = [[(((rng.random((V, 1)) < 0.6) | hot[:, None]) * rng.normal(scale=0.1, size=(V, d))).astype(np.float32)
+              for _ in range(rounds)] for _ in range(size)]
+
+    def rank(comm, r):
+        m = start.copy()
+        sync = OverlappedSync([m], comm, periods=periods, mode="hot", hot=hot)
+        seen = []
+        for k in range(rounds):
+            m += steps[r][k]
+            sync()
+            seen.append(m.copy())
+        sync(full=True)
+        return m, seen
+
+    out = _run_ranks(size, rank)
+    div = np.where(hot, size, 1.0)[:, None]
+    m = [start.astype(np.float64) for _ in range(size)]
+    b = start.astype(np.float64)
+    pending = None
+    for k in range(rounds):
+        for r in range(size):
+            m[r] = m[r] + steps[r][k]
+        if pending is not None:
+            R, D, S = pending
+            for r in range(size):
+                m[r][R] += S / div[R] - D[r]
+            b[R] += S / div[R]
+        R = np.flatnonzero((np.arange(V) + k) % periods == 0)
+        D = [m[r][R] - b[R] for r in range(size)]
+        pending = (R, D, sum(D))
+        for r in range(size):
+            assert np.allclose(out[r][1][k], m[r], atol=1e-5), (r, k)
+    R, D, S = pending
+    for r in range(size):
+        m[r][R] += S / div[R] - D[r]
+    b[R] += S / div[R]
+    deltas = [m[r] - b for r in range(size)]
+    changed = sum((np.abs(x) > 0).any(axis=1).astype(float) for x in deltas)
+    final = b + sum(deltas) / np.where(hot & (changed > 0), np.maximum(changed, 1), 1.0)[:, None]
+    for r in range(size):
+        assert np.array_equal(out[r][0], out[0][0])  # every rank the same bits
+        assert np.allclose(out[r][0], final, atol=1e-5)
+
+
+def test_overlapped_sync_offers_sum_and_hot_only():
+    with pytest.raises(ValueError, match="sum or hot"):
+        OverlappedSync([np.zeros((3, 2), np.float32)], None, mode="touched")
+
+
 def test_overlapped_sync_bfloat16_wire_and_nan_refused():
     V, d = 40, 4
     start = np.ones((V, d), np.float32)

@@ -53,6 +53,32 @@ def test_bfloat16_bits_round_ties_to_even_and_keep_specials():
     assert got[5] == np.inf  # the largest float32 rounds up past bfloat16's largest
 
 
+NODIV = np.empty(0, np.float32)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_apply_sums_divides_the_hot_rows_like_numpy(bf16):
+    """Hot rows (divisor = the number of ranks) get the mean, the others the sum; the NumPy
+    spelling gives the same bits."""
+    rng, m, base = _model(3)
+    rows = np.array([2, 9, 17, 40, 41], np.int64)
+    own = reference_take(m, base, rows)
+    summed = (3 * own + rng.normal(scale=1e-2, size=own.shape)).astype(np.float32)
+    if bf16:
+        summed = to_bfloat16(summed)
+    div = np.array([3, 1, 3, 1, 1], np.float32)
+    before = base.copy()
+    m2, b2 = m.copy(), base.copy()
+    reference_apply(m2, b2, rows, own, summed, div)
+    s16 = bf16_bits(summed)
+    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], s16 if bf16 else s16[:0], 0, bf16, div)
+    assert bad == -1
+    np.testing.assert_array_equal(m, m2)
+    np.testing.assert_array_equal(base, b2)
+    assert np.array_equal(base[2], before[2] + summed[0] / np.float32(3))  # hot: the mean
+    assert np.array_equal(base[9], before[9] + summed[1])  # not hot: the sum
+
+
 @pytest.mark.parametrize("bf16", [False, True])
 def test_apply_sums_equals_numpy_and_refuses_a_non_finite_row(bf16):
     rng, m, base = _model(2)
@@ -65,13 +91,14 @@ def test_apply_sums_equals_numpy_and_refuses_a_non_finite_row(bf16):
     m2, b2 = m.copy(), base.copy()
     reference_apply(m2, b2, rows, own, summed)
     s16 = bf16_bits(summed)
-    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], s16 if bf16 else s16[:0], 0, bf16)
+    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], s16 if bf16 else s16[:0], 0, bf16, NODIV)
     assert bad == -1
     np.testing.assert_array_equal(m, m2)
     np.testing.assert_array_equal(base, b2)
     summed[2, 3] = np.inf
     m3, b3 = m.copy(), base.copy()
-    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], bf16_bits(summed) if bf16 else s16[:0], 0, bf16)
+    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], bf16_bits(summed) if bf16 else s16[:0], 0, bf16,
+                     NODIV)
     assert bad == 30
     np.testing.assert_array_equal(m[30], m3[30])  # the bad row is left as it was
     np.testing.assert_array_equal(base[30], b3[30])

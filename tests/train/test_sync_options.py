@@ -49,8 +49,9 @@ def test_defaults_depend_on_the_number_of_ranks():
     assert _sync_options(2, None, None, None, 16.0, 2.0, subwords=True) == (50_000, "hot", 0.0, False, "float32")
     assert _sync_options(2, None, "sum", None, 16.0, 2.0, subwords=True) == (50_000, "sum", 64.0, True, "bfloat16")
     assert _sync_options(4, None, None, None, 16.0, 2.0, subwords=True) == (1_562, "hot", 16.0, False, "float32")
-    with pytest.raises(FirthError, match="--sync-overlap: sums the updates only"):
-        _sync_options(2, None, "hot", None, 16.0, 2.0, True)
+    assert _sync_options(2, None, "hot", None, 16.0, 2.0, True) == (50_000, "hot", 64.0, True, "bfloat16")
+    with pytest.raises(FirthError, match="--sync-overlap: sums the updates or averages the hot rows"):
+        _sync_options(2, None, "touched", None, 16.0, 2.0, True)
 
 
 def test_ngram_rows_are_scheduled_by_the_counts_of_the_words_that_hold_them():
