@@ -5,7 +5,8 @@ against the rows bench_distributed.py measured, then used to predict a 1-billion
     python benchmarks/cost_distributed.py LOG.jsonl [LOG.jsonl ...]
 
 The logs are bench_distributed.py ``--log`` output (word2vec skip-gram runs with ``ranks >= 1``;
-fastText rows, whose n-gram rows the model leaves out, are skipped).
+fastText rows, whose n-gram rows the model leaves out, are skipped; lines logged before
+bench_distributed.py recorded ``model`` are taken as word2vec).
 
 The model of the sync firth runs (firth/train/sync.py, sync_overlap.py), for word2vec's two
 matrices of V rows x d, P ranks, S words per rank between syncs, n = P S words of all ranks per

@@ -402,7 +402,7 @@ def _sync_options(size: int, sync_words, mode, sync_rare, sync_hot, sync_bound, 
     if mode is None:  # the sum diverged at 4 and 8 ranks (hot rows overshoot), and lost 1.7 Google
         # points on fastText at 2 ranks (its n-gram rows are shared by many words): benchmarks/RESULTS.md
         mode = SYNC_MODE_MANY if many or subwords else "sum"
-    if overlap is None:  # overlapped at 1-2 ranks for word2vec (it sums the updates only)
+    if overlap is None:  # overlapped at 1-2 ranks for word2vec's sum (hot overlapped lost WS353: benchmarks/RESULTS.md)
         overlap = not many and mode == "sum"
     if overlap and mode not in ("sum", "hot"):
         raise FirthError(f"--sync-overlap: sums the updates or averages the hot rows (--sync-mode sum or hot); "
