@@ -33,7 +33,8 @@ interval, N in-vocabulary words per epoch:
                 -- the exchange runs while the rank trains its next S words
     efficiency  (S / R) / (S / R + t_sync)
 
-c_take, c_apply (seconds per row at d = 100) are measured here; c0 (a collective's fixed cost,
+c_take, c_apply (seconds per row at d = 100) are measured here (the blocking sync's NumPy
+copies; the overlapped sync's Numba kernels); c0 (a collective's fixed cost,
 0.3 ms: gloo's all-reduce of one number between 2 ranks on this machine, benchmarks/sync_cost.py)
 and alpha (50 us per ring step) are assumptions for a real network; R is 16 threads x one
 thread's 1.11M words/s (measured on a quiet machine, benchmarks/RESULTS.md; linear scaling
@@ -57,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_word2vec import make_corpus  # noqa: E402
 
 from firth.train.sync import sync_periods  # noqa: E402  (the schedule itself, not what is checked)
+
 
 def rates(counts: np.ndarray, g: float, sample: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """Touches of each word's input and output row per word of text (all ranks)."""
@@ -128,13 +130,22 @@ def corpus_counts(path, min_count: int = 5) -> np.ndarray:
     return np.array(sorted((v for v in cnt.values() if v >= min_count), reverse=True), dtype=np.float64)
 
 
-def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> tuple[float, float]:
-    """Seconds per row to take a due row's delta and to apply a summed one (NumPy, this machine)."""
+def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> dict:
+    """Seconds per row to take a due row's delta and to apply a summed one, on this machine:
+    ``blocking`` the NumPy fancy-index copies the blocking sync makes (float32), ``overlapped``
+    the Numba kernels the overlapped sync calls (bfloat16 wire). Best of 9 each: the machine's
+    speed, not the neighbours' load."""
+    from firth.train.sync_kernels import apply_sums, take_deltas
+
     rng = np.random.default_rng(0)
     m = rng.standard_normal((rows, d), dtype=np.float32)
     b = m.copy()
     idx = np.sort(rng.choice(rows, take, replace=False))
-    tt, ta = [], []
+    own = np.empty((take, d), np.float32)
+    wire16, none32, div = np.empty((take, d), np.uint16), np.empty((0, d), np.float32), np.empty(0, np.float32)
+    take_deltas(m, b, idx[:1], own, none32, wire16, 0, True)  # compile (or load the cache) outside the timing
+    apply_sums(m, b, idx[:1], own, none32, wire16, 0, True, div)
+    times = {"blocking": ([], []), "overlapped": ([], [])}
     for _ in range(9):
         t = time.perf_counter()
         delta = m[idx] - b[idx]
@@ -143,9 +154,14 @@ def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> tuple[fl
         m[idx] = new
         b[idx] = new
         t2 = time.perf_counter()
-        tt.append(t1 - t)
-        ta.append(t2 - t1)
-    return min(tt) / take, min(ta) / take  # the machine's speed, not the neighbours' load
+        take_deltas(m, b, idx, own, none32, wire16, 0, True)
+        t3 = time.perf_counter()
+        apply_sums(m, b, idx, own, none32, wire16, 0, True, div)
+        t4 = time.perf_counter()
+        for key, (tt, ta) in (("blocking", (t1 - t, t2 - t1)), ("overlapped", (t3 - t2, t4 - t3))):
+            times[key][0].append(tt)
+            times[key][1].append(ta)
+    return {key: (min(tt) / take, min(ta) / take) for key, (tt, ta) in times.items()}
 
 
 def settings(r: dict) -> tuple[float, float, bool]:
@@ -200,11 +216,13 @@ def _words(n: float) -> str:
 
 def predict(g: float, a) -> None:
     d, R, alpha, c0 = a.dim, a.threads * a.thread_rate, a.alpha_us * 1e-6, a.c0_ms * 1e-3
-    c_take, c_apply = (c / a.row_threads for c in row_costs(d))
+    costs = {key: tuple(c / a.row_threads for c in pair) for key, pair in row_costs(d).items()}
     big = zipf_counts(a.big_words, a.big_vocab)
     N = big.sum()
-    print(f"\nrows: take {c_take * 1e9:.0f} ns, apply {c_apply * 1e9:.0f} ns per row (d = {d}, this machine, "
-          f"{a.row_threads} thread(s)); "
+    (b_take, b_apply), (o_take, o_apply) = costs["blocking"], costs["overlapped"]
+    print(f"\nrows (d = {d}, this machine, {a.row_threads} thread(s)): take {b_take * 1e9:.0f} ns, apply "
+          f"{b_apply * 1e9:.0f} ns per row blocking (NumPy), {o_take * 1e9:.0f} / {o_apply * 1e9:.0f} ns "
+          f"overlapped (Numba kernels, bfloat16); "
           f"R = {a.threads} x {a.thread_rate:,.0f} = {R:,.0f} words/s per machine; c0 = {a.c0_ms} ms, "
           f"alpha = {a.alpha_us:.0f} us per ring step")
     print(f"prediction: {a.big_words:.0e} words, V = {a.big_vocab:,} Zipf, d = {d}, --sync-rare 16 (blocking, "
@@ -215,10 +233,10 @@ def predict(g: float, a) -> None:
         tc = n / P / R
         if overlapped:
             wire = 2 * (P - 1) / P * 2 * d * m["sent"]
-            ts = m["due"] * (c_take + c_apply) + max(0.0, c0 + 2 * (P - 1) * alpha + 8 * wire / B - tc)
+            ts = m["due"] * (o_take + o_apply) + max(0.0, c0 + 2 * (P - 1) * alpha + 8 * wire / B - tc)
         else:
             wire = 2 * (P - 1) / P * (m["due"] + 4 * d * m["sent"])
-            ts = m["due"] * c_take + m["sent"] * c_apply + 2 * (c0 + 2 * (P - 1) * alpha) + 8 * wire / B
+            ts = m["due"] * b_take + m["sent"] * b_apply + 2 * (c0 + 2 * (P - 1) * alpha) + 8 * wire / B
         return tc / (tc + ts), m, wire
 
     def s80(P, B, overlapped):

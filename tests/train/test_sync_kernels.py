@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firth.train.sync import to_bfloat16
-from firth.train.sync_kernels import apply_sums, bf16_bits, reference_apply, reference_take, take_deltas
+from firth.train.sync_kernels import AHEAD, apply_sums, bf16_bits, reference_apply, reference_take, take_deltas
 
 
 def _model(seed, V=50, d=7):
@@ -20,7 +20,7 @@ def test_take_deltas_equals_numpy_and_its_bfloat16_bits_equal_torch():
     torch = pytest.importorskip("torch")
     rng, m, base = _model(1)
     m[4, 2] = np.nan
-    rows = [np.array([3, 4, 9], np.int64), np.array([0, 49, 17, 3], np.int64)]
+    rows = [np.array([3, 4, 9], np.int64), np.array([0, 49, 17, 3, 22, 35, 8, 41, 11], np.int64)]  # > AHEAD
     n = sum(len(r) for r in rows)
     own, w32 = np.full((n, 7), -1, np.float32), np.full((n, 7), -1, np.float32)
     own16, w16 = np.full((n, 7), -1, np.float32), np.zeros((n, 7), np.uint16)
@@ -82,7 +82,8 @@ def test_apply_sums_divides_the_hot_rows_like_numpy(bf16):
 @pytest.mark.parametrize("bf16", [False, True])
 def test_apply_sums_equals_numpy_and_refuses_a_non_finite_row(bf16):
     rng, m, base = _model(2)
-    rows = np.array([5, 1, 30, 7], np.int64)
+    rows = np.array([5, 1, 30, 7, 44, 12, 3, 29, 48, 20], np.int64)  # more rows than AHEAD: prefetches run
+    assert len(rows) > AHEAD + 2
     own = reference_take(m, base, rows)
     m[rows] += np.float32(1e-3)  # this rank trained on after sending
     summed = (own + rng.normal(scale=1e-2, size=own.shape)).astype(np.float32)
@@ -95,10 +96,13 @@ def test_apply_sums_equals_numpy_and_refuses_a_non_finite_row(bf16):
     assert bad == -1
     np.testing.assert_array_equal(m, m2)
     np.testing.assert_array_equal(base, b2)
-    summed[2, 3] = np.inf
-    m3, b3 = m.copy(), base.copy()
-    bad = apply_sums(m, base, rows, own, summed if not bf16 else summed[:0], bf16_bits(summed) if bf16 else s16[:0], 0, bf16,
-                     NODIV)
-    assert bad == 30
-    np.testing.assert_array_equal(m[30], m3[30])  # the bad row is left as it was
-    np.testing.assert_array_equal(base[30], b3[30])
+    for i, x in ((2, np.inf), (8, np.nan), (9, -np.inf)):  # rows 30, 48, 20
+        bad_sum = summed.copy()
+        bad_sum[i, 3] = x
+        m3, b3 = m.copy(), base.copy()
+        bad = apply_sums(m, base, rows, own, bad_sum if not bf16 else bad_sum[:0],
+                         bf16_bits(bad_sum) if bf16 else s16[:0], 0, bf16, NODIV)
+        assert bad == rows[i]
+        np.testing.assert_array_equal(m[rows[i]], m3[rows[i]])  # the bad row is left as it was
+        np.testing.assert_array_equal(base[rows[i]], b3[rows[i]])
+        m[:], base[:] = m3, b3  # the rows before it were applied: undo for the next case
