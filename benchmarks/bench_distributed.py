@@ -154,7 +154,7 @@ def main(argv=None):
     ap.add_argument("--words", type=int, default=5_000_000)
     ap.add_argument("--ranks", default="0,2,4,8", help="rank counts (0 = the single process without --distributed)")
     ap.add_argument("--sync-words", default="0", help="words per rank between syncs, comma-separated (0: firth's default)")
-    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, agree, overlap / blocking (sum with / without --sync-overlap), ohotX (hot, --sync-hot X, overlapped), "
+    ap.add_argument("--mode", default="sum", help="firth's --sync-mode values to try: sum, mean, touched, hot, hotX (--sync-hot X), adasum, bound, overlap / blocking (sum with / without --sync-overlap), ohotX (hot, --sync-hot X, overlapped), "
                     "boundX (--sync-bound X), default (comma-separated)")
     ap.add_argument("--wire", default="default", help="firth's --sync-wire values to try: float32, bfloat16, default (firth's)")
     ap.add_argument("--sync-rare", default="default",
