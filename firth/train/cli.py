@@ -47,14 +47,13 @@ def register(sub) -> None:
                    help="--distributed: words each rank trains between two synchronisations of the model "
                         "(default 100,000 / the number of ranks at 1-2 ranks, 6,250 / the number of ranks from 3: "
                         "docs/distributed.md)")
-    p.add_argument("--sync-mode", default=None, metavar="{sum,mean,touched,hot,adasum,bound,agree}",
+    p.add_argument("--sync-mode", default=None, metavar="{sum,mean,touched,hot,adasum,bound}",
                    help="--distributed (default: sum at 1-2 ranks for word2vec, hot for fastText and from 3): add the ranks' updates (as Hogwild "
                         "threads do), average them (model averaging, "
                         "as Spark MLlib; loses quality, kept for measurement), or average each row over the ranks "
                         "that changed it, or that for the hot rows only (--sync-hot) and the sum for the others, "
                         "or combine each row's updates by Adasum, or sum them with each row's move capped "
-                        "(--sync-bound), or scale each row's sum towards the mean as far as the ranks' updates "
-                        "agree (agree) (docs/distributed.md)")
+                        "(--sync-bound) (docs/distributed.md)")
     p.add_argument("--sync-bound", type=float, default=2.0,
                    help="--sync-mode bound: a row's summed move is at most this many times the longest move one "
                         "rank made (default 2)")

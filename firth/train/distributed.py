@@ -43,7 +43,7 @@ import numpy as np
 
 from firth.errors import FirthError
 from firth.train.runner import JOB_WORDS, EpochRunner, progress_bar, split_shares
-from firth.train.sync import FLOAT32_ONLY, MODES, DeltaSync, sync_periods
+from firth.train.sync import MODES, DeltaSync, sync_periods
 from firth.train.sync_overlap import OverlappedSync
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -442,7 +442,7 @@ def _row_counts(trainer, n_rows: int) -> np.ndarray:
 def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_rare, wire, sync_hot, sync_bound,
                overlap=False):
     """The DeltaSync of this job: its periods (``--sync-rare``) and hot rows (``hot``)."""
-    if mode in FLOAT32_ONLY and wire != "float32":
+    if mode in ("adasum", "bound") and wire != "float32":
         raise FirthError(f"--sync-wire: --sync-mode {mode} sends float32 deltas only; drop --sync-wire {wire}")
     # a rare row waits at most until the epoch's last sync, which carries every row. The
     # overlapped sync has no flags to skip untouched rows: fastText's n-gram rows need their own

@@ -20,10 +20,7 @@ kept for the measurement that shows why firth does not use it (a word seen by on
 gets 1/P of its update; benchmarks/RESULTS.md). ``touched`` and ``hot`` average some rows
 over the ranks that changed them; ``adasum`` combines each row's updates by Adasum (an
 all-gather of the rows several ranks changed); ``bound`` caps each row's summed move at
-``bound`` times the longest one-rank move; ``agree`` scales each row's sum by how little the
-ranks' updates agree, ``min(1, sum_r |d_r|^2 / |sum_r d_r|^2)``: P equal updates give their mean
-(no overshoot), orthogonal ones their sum, as Adasum does, from one float per row instead of an
-all-gather (docs/distributed.md has what each measured).
+``bound`` times the longest one-rank move (docs/distributed.md has what each measured).
 
 Only touched rows travel: rare words (most of the vocabulary, by Zipf's law) are touched
 in few intervals and cost nothing in the others, while the frequent words, touched in every
@@ -37,8 +34,7 @@ import time
 
 import numpy as np
 
-MODES = ("sum", "mean", "touched", "hot", "adasum", "bound", "agree")
-FLOAT32_ONLY = ("adasum", "bound", "agree")  # modes that combine float32 deltas (their scales need them)
+MODES = ("sum", "mean", "touched", "hot", "adasum", "bound")
 COUNTING = ("touched", "hot", "adasum")  # modes whose flags all-reduce counts the ranks that changed a row
 BOUND = 2.0  # mode bound: a row's summed move at most this many times the largest one rank made
 WIRES = ("float32", "bfloat16")
@@ -108,7 +104,7 @@ class DeltaSync:
             raise ValueError(f"wire must be one of {', '.join(WIRES)}, got {wire!r}")
         if mode == "hot" and hot is None:
             raise ValueError("mode 'hot' needs the hot rows (a boolean per row)")
-        if mode in FLOAT32_ONLY and wire != "float32":
+        if mode in ("adasum", "bound") and wire != "float32":
             raise ValueError(f"mode {mode!r} sends float32 deltas only (wire float32)")
         if not bound > 0:
             raise ValueError(f"bound must be > 0, got {bound!r}")
@@ -152,7 +148,7 @@ class DeltaSync:
         with the same ``full``). Returns the payload bytes of this call.
 
         Two collectives whatever the number of matrices (the flags of all matrices in one,
-        then the deltas of all their synced rows in one; ``adasum``, ``bound`` and ``agree`` add one)."""
+        then the deltas of all their synced rows in one; ``adasum`` and ``bound`` add one)."""
         clock = time.perf_counter
         t0 = clock()
         cands, flag_parts = self._scan(full)
@@ -228,17 +224,13 @@ class DeltaSync:
         if self.mode == "bound":  # per row: the largest move any one rank made
             top = np.sqrt(row_dots(delta, delta)).astype(np.float32)
             self.comm.all_reduce_max(top)
-        elif self.mode == "agree":  # per row: the ranks' squared moves, summed
-            top = row_dots(delta, delta).astype(np.float32)
-            self.comm.all_reduce_sum(top)
         if self.wire == "float32":
             self.comm.all_reduce_sum(delta)
         else:
             self.comm.all_reduce_sum_bf16(delta)
             n //= 2
-        if self.mode in ("bound", "agree"):
-            scale = bound_scale(delta, top, self.bound) if self.mode == "bound" else agree_scale(delta, top)
-            delta *= scale[:, None]
+        if self.mode == "bound":
+            delta *= bound_scale(delta, top, self.bound)[:, None]
             n += top.nbytes
         elif self.mode in ("mean", "touched", "hot"):
             delta /= self._divisors(counts, picks)[:, None]
@@ -365,15 +357,6 @@ def bound_scale(summed: np.ndarray, top: np.ndarray, c: float) -> np.ndarray:
     return np.where(n > lim, np.divide(lim, n, out=np.ones_like(n), where=n > 0), 1.0).astype(np.float32)
 
 
-def agree_scale(summed: np.ndarray, squares: np.ndarray) -> np.ndarray:
-    """Per row, ``min(1, squares / |summed|^2)``: ``squares`` is the sum over the ranks of
-    their moves' squared lengths. P equal moves: 1/P (their mean); orthogonal moves: 1 (their
-    sum); moves that cancel, or a row no rank moved: 1."""
-    n2 = row_dots(summed, summed)
-    sq = squares.astype(np.float64)
-    return np.where(n2 > sq, np.divide(sq, n2, out=np.ones_like(n2), where=n2 > 0), 1.0).astype(np.float32)
-
-
 def to_bfloat16(x: np.ndarray) -> np.ndarray:
     """float32 rounded to the nearest bfloat16 (ties to even), kept as float32 (NaN stays NaN)."""
     u = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
@@ -404,8 +387,7 @@ def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum"
     divided by the number of ranks; ``touched``: each row by the number of ranks whose row
     differs from ``base``; ``hot``: that for the ``hot`` rows only), summed in rank order.
     ``adasum``: each row the Adasum of the ranks' updates (:func:`reference_adasum`);
-    ``bound``: each row's sum scaled down to at most ``bound`` times the longest update;
-    ``agree``: each row's sum times ``min(1, sum of the updates' squared lengths / the sum's)``."""
+    ``bound``: each row's sum scaled down to at most ``bound`` times the longest update."""
     if mode == "adasum":
         out = base.astype(np.float64)
         for r in range(len(base)):
@@ -414,12 +396,10 @@ def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum"
     delta = np.zeros_like(base)
     touched = np.zeros(len(base), np.float32)
     top = np.zeros(len(base), np.float64)
-    squares = np.zeros(len(base), np.float64)
     for m in models:
         delta += m - base
         touched += np.any(m != base, axis=1)
         top = np.maximum(top, np.linalg.norm((m - base).astype(np.float64), axis=1))
-        squares += np.linalg.norm((m - base).astype(np.float64), axis=1) ** 2
     if mode == "mean":
         delta /= np.float32(len(models))
     elif mode == "touched":
@@ -429,7 +409,4 @@ def reference_sync(models: list[np.ndarray], base: np.ndarray, mode: str = "sum"
     elif mode == "bound":
         n = np.linalg.norm(delta.astype(np.float64), axis=1)
         delta = delta * np.where(n > bound * top, bound * top / np.maximum(n, 1e-300), 1.0)[:, None]
-    elif mode == "agree":
-        n2 = np.linalg.norm(delta.astype(np.float64), axis=1) ** 2
-        delta = delta * np.where(n2 > squares, squares / np.maximum(n2, 1e-300), 1.0)[:, None]
     return (base + delta).astype(np.float32)

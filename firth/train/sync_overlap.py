@@ -23,8 +23,7 @@ interval in all ranks' text get the mean of the ranks' updates (the sum divided 
 ranks) and the others the sum. The blocking ``hot`` divides by the number of ranks that changed
 the row, counted by its flags collective; this scheme has none, and takes every rank as having
 changed a hot row: with 2 ranks each meets it >= 8 times per interval (e^-8 = 0.03% that one
-did not). The modes that need the true counts or a second collective (touched, adasum, bound,
-agree) are not offered.
+did not). The modes that need the true counts (touched, adasum, bound) are not offered.
 """
 
 from __future__ import annotations
