@@ -85,7 +85,7 @@ def apply_sums(m, base, rows, own, sum32, sum16, at, bf16, div):
             for j in range(d):
                 sf[j] = sf[j] / q
         # inf or NaN: every exponent bit set. An OR of flags, not an early exit per element,
-        # so the loop vectorises (the early exit cost 5x)
+        # so the loop vectorises
         bad = np.uint32(0)
         for j in range(d):
             new[j] = base[r, j] + sf[j]
