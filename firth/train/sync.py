@@ -34,6 +34,8 @@ import time
 
 import numpy as np
 
+from firth.train.sync_kernels import changed_flags
+
 MODES = ("sum", "mean", "touched", "hot", "adasum", "bound")
 COUNTING = ("touched", "hot", "adasum")  # modes whose flags all-reduce counts the ranks that changed a row
 BOUND = 2.0  # mode bound: a row's summed move at most this many times the largest one rank made
@@ -42,7 +44,8 @@ CHUNK_ROWS = 1 << 14  # rows compared at a time (bounds the temporary boolean ar
 
 
 def changed_rows(m: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """uint8 flag per row: 1 where ``m`` differs from ``base`` (NaN counts as changed)."""
+    """uint8 flag per row: 1 where ``m`` differs from ``base`` (NaN counts as changed). The
+    readable spelling; the sync runs ``sync_kernels.changed_flags`` (tested to agree)."""
     out = np.empty(len(m), dtype=np.uint8)
     for a in range(0, len(m), CHUNK_ROWS):
         b = min(a + CHUNK_ROWS, len(m))
@@ -173,18 +176,14 @@ class DeltaSync:
         return payload
 
     def _scan(self, full: bool):
-        """Per matrix: the candidate rows (None: all) with their deltas (None: not taken
-        yet), and this rank's changed-row flags."""
+        """Per matrix: the candidate rows (None: all), and this rank's changed-row flags."""
         cands, flag_parts = [], []
         for m, base in zip(self.matrices, self.base):
             rows = None if full else self.due_rows(len(m), self.syncs)
-            if rows is None:
-                flag_parts.append(changed_rows(m, base))
-                cands.append((None, None))
-            else:
-                d_all = m[rows] - base[rows]
-                flag_parts.append(np.any(d_all != 0, axis=1).view(np.uint8))  # NaN != 0: counted as changed
-                cands.append((rows, d_all))
+            flags = np.empty(len(m) if rows is None else len(rows), np.uint8)
+            changed_flags(m, base, np.arange(len(m)) if rows is None else rows, flags)
+            flag_parts.append(flags)
+            cands.append(rows)
         return cands, flag_parts
 
     def _gather(self, cands, flag_parts, flags):
@@ -192,16 +191,12 @@ class DeltaSync:
         this rank's deltas of all of them in one contiguous array."""
         picks, deltas = [], []
         at = 0
-        for (m, base), (rows, d_all), part in zip(zip(self.matrices, self.base), cands, flag_parts):
+        for (m, base), rows, part in zip(zip(self.matrices, self.base), cands, flag_parts):
             f = flags[at : at + len(part)]
             at += len(part)
             keep = np.flatnonzero(f)
-            if rows is None:
-                idx = keep
-                deltas.append(m[idx] - base[idx])
-            else:
-                idx = rows[keep]
-                deltas.append(d_all[keep])
+            idx = keep if rows is None else rows[keep]
+            deltas.append(m[idx] - base[idx])
             picks.append((idx, f[keep]))
         delta = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
         return picks, np.ascontiguousarray(delta)

@@ -1,9 +1,11 @@
-"""Numba loops of the overlapped sync (:mod:`firth.train.sync_overlap`): one pass over the
-synced rows to take this rank's deltas (and their bfloat16 wire form), one pass to apply the
-summed deltas. The NumPy spelling (fancy-index copies, a subtraction, a concatenation, a
+"""Numba loops of the syncs. The overlapped sync (:mod:`firth.train.sync_overlap`): one pass
+over the synced rows to take this rank's deltas (and their bfloat16 wire form), one pass to
+apply the summed deltas. The blocking sync (:mod:`firth.train.sync`): one pass over the due
+rows to flag those this rank changed (``changed_flags``). The NumPy spelling (fancy-index copies, a subtraction, a concatenation, a
 conversion) made five passes and as many temporaries per sync and cost as much as a fifth of
 the training time at 2 ranks (benchmarks/RESULTS.md); ``reference_take`` and
-``reference_apply`` are that spelling, the oracle of the tests.
+``reference_apply`` are that spelling, the oracle of the tests (``sync.changed_rows`` is
+``changed_flags``' oracle).
 
 bfloat16 travels as its 16 raw bits (``uint16``): the upper half of the float32, rounded to
 nearest, ties to even, as torch's conversion does (NaN kept a NaN).
@@ -96,6 +98,24 @@ def apply_sums(m, base, rows, own, sum32, sum16, at, bf16, div):
             m[r, j] += sf[j] - own[at + i, j]
             base[r, j] = new[j]
     return -1
+
+
+@njit(nogil=True, cache=True)
+def changed_flags(m, base, rows, out):
+    """``out[i] = 1`` where row ``rows[i]`` of ``m`` differs from ``base`` in any element (a
+    NaN differs), else 0. The blocking sync's scan: fastText's n-gram rows are all due at every
+    sync, and the NumPy spelling (copy the due rows of both matrices, subtract, compare, reduce)
+    was ~45% of a rank's sync time at 8 ranks (benchmarks/RESULTS.md)."""
+    d, n = m.shape[1], len(rows)
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch_row(m, rows[i + AHEAD])
+            prefetch_row(base, rows[i + AHEAD])
+        r = rows[i]
+        acc = np.uint8(0)
+        for j in range(d):  # an OR, not an early exit: vectorises, and most rows are unchanged
+            acc |= np.uint8(m[r, j] != base[r, j])
+        out[i] = acc
 
 
 def reference_take(m, base, rows):

@@ -1,12 +1,13 @@
-"""The overlapped sync's Numba loops against their NumPy spelling (and torch's bfloat16)."""
+"""The syncs' Numba loops against their NumPy spelling (and torch's bfloat16)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from firth.train.sync import to_bfloat16
-from firth.train.sync_kernels import AHEAD, apply_sums, bf16_bits, reference_apply, reference_take, take_deltas
+from firth.train.sync import changed_rows, to_bfloat16
+from firth.train.sync_kernels import (AHEAD, apply_sums, bf16_bits, changed_flags, reference_apply, reference_take,
+                                     take_deltas)
 
 
 def _model(seed, V=50, d=7):
@@ -40,6 +41,33 @@ def test_take_deltas_equals_numpy_and_its_bfloat16_bits_equal_torch():
     np.testing.assert_array_equal(w16, bf16_bits(want))  # the readable conversion agrees
     back = (w16.astype(np.uint32) << 16).view(np.float32)
     np.testing.assert_array_equal(back[fin], to_bfloat16(want)[fin])
+
+
+def test_changed_flags_equal_changed_rows_on_due_rows_and_on_all():
+    rng, m, base = _model(5, V=40, d=9)
+    m[::3] = base[::3]  # a third unchanged
+    m[6, 8] = base[6, 8] = 1.5  # changed only in its first element
+    m[6, :8] = base[6, :8]
+    m[6, 0] += np.float32(1e-6)
+    m[9] = base[9]
+    m[9, 4] = np.nan  # NaN differs from everything
+    m[12] = -0.0
+    base[12] = 0.0  # -0 == +0: unchanged
+    m[15] = base[15]
+    m[15, 8] = np.nextafter(base[15, 8], np.float32(np.inf))  # the last element, by one ulp
+    m[18] = base[18] = np.inf  # an inf equal to itself: unchanged
+    m[21] = base[21]
+    m[21, 3] = np.float32(1e-45)  # a subnormal against whatever base holds
+    base[21, 3] = 0.0
+    want = changed_rows(m, base)
+    assert list(want[[6, 9, 12, 15, 18, 21]]) == [1, 1, 0, 1, 0, 1] and want[::3].sum() == want[[6, 9, 15, 21]].sum()
+    rows = np.array([0, 3, 6, 7, 9, 12, 15, 18, 21, 22, 30, 39], np.int64)  # > AHEAD, due rows in any order
+    got = np.full(len(rows), 7, np.uint8)
+    changed_flags(m, base, rows, got)
+    np.testing.assert_array_equal(got, want[rows])
+    every = np.full(len(m), 7, np.uint8)
+    changed_flags(m, base, np.arange(len(m)), every)
+    np.testing.assert_array_equal(every, want)
 
 
 def test_bfloat16_bits_round_ties_to_even_and_keep_specials():
