@@ -27,14 +27,14 @@ interval, N in-vocabulary words per epoch:
     payload     blocking: (due rows) flag bytes + 4 d (2 d in bfloat16) bytes per row sent;
                 overlapped: 2 d (bfloat16) bytes per due row; a ring all-reduce sends 2 (P-1)/P
                 of it from each rank
-    t_sync      blocking: rows due x c_take + rows sent x c_apply + 2 collectives x (c0 +
+    t_sync      blocking: rows due x c_scan + rows sent x (c_take + c_apply) + 2 collectives x (c0 +
                 2 (P-1) alpha) + 8 wire / B  -- the threads wait for all of it
       overlapped  rows due x (c_take + c_apply) + max(0, c0 + 2 (P-1) alpha + 8 wire / B - S / R)
                 -- the exchange runs while the rank trains its next S words
     efficiency  (S / R) / (S / R + t_sync)
 
-c_take, c_apply (seconds per row at d = 100) are measured here (the blocking sync's NumPy
-copies; the overlapped sync's Numba kernels); c0 (a collective's fixed cost,
+c_scan, c_take, c_apply (seconds per row at d = 100) are measured here (the blocking sync's
+Numba scan and NumPy copies; the overlapped sync's Numba kernels); c0 (a collective's fixed cost,
 0.3 ms: gloo's all-reduce of one number between 2 ranks on this machine, benchmarks/sync_cost.py)
 and alpha (50 us per ring step) are assumptions for a real network; R is 16 threads x one
 thread's 1.11M words/s (measured on a quiet machine, benchmarks/RESULTS.md; linear scaling
@@ -131,23 +131,32 @@ def corpus_counts(path, min_count: int = 5) -> np.ndarray:
 
 
 def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> dict:
-    """Seconds per row to take a due row's delta and to apply a summed one, on this machine:
-    ``blocking`` the NumPy fancy-index copies the blocking sync makes (float32), ``overlapped``
-    the Numba kernels the overlapped sync calls (bfloat16 wire). Best of 9 each: the machine's
-    speed, not the neighbours' load."""
-    from firth.train.sync_kernels import apply_sums, take_deltas
+    """Seconds per row on this machine. ``blocking``: (scan, take, apply): the Numba scan of a
+    due row (``changed_flags``; an unchanged row, the whole row compared), then the NumPy
+    fancy-index copies that take and apply a changed row's float32 delta. ``overlapped``:
+    (take, apply), the Numba kernels of every due row (bfloat16 wire). ``numpy_scan``: (scan,)
+    the blocking sync's scan as NumPy spells it (firth before 2026-12-03: copy, subtract,
+    compare, reduce), for the kernel's speed-up. Best of 9 each: the machine's speed, not the
+    neighbours' load."""
+    from firth.train.sync_kernels import apply_sums, changed_flags, take_deltas
 
     rng = np.random.default_rng(0)
     m = rng.standard_normal((rows, d), dtype=np.float32)
     b = m.copy()
     idx = np.sort(rng.choice(rows, take, replace=False))
-    own = np.empty((take, d), np.float32)
+    own, flags = np.empty((take, d), np.float32), np.empty(take, np.uint8)
     wire16, none32, div = np.empty((take, d), np.uint16), np.empty((0, d), np.float32), np.empty(0, np.float32)
     take_deltas(m, b, idx[:1], own, none32, wire16, 0, True)  # compile (or load the cache) outside the timing
     apply_sums(m, b, idx[:1], own, none32, wire16, 0, True, div)
-    times = {"blocking": ([], []), "overlapped": ([], [])}
+    changed_flags(m, b, idx[:1], flags)
+    times = {"blocking": ([], [], []), "overlapped": ([], []), "numpy_scan": ([],)}
     for _ in range(9):
         t = time.perf_counter()
+        np.any(m[idx] - b[idx] != 0, axis=1)
+        times["numpy_scan"][0].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        changed_flags(m, b, idx, flags)
+        t0 = time.perf_counter()
         delta = m[idx] - b[idx]
         t1 = time.perf_counter()
         new = b[idx] + delta
@@ -158,10 +167,10 @@ def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> dict:
         t3 = time.perf_counter()
         apply_sums(m, b, idx, own, none32, wire16, 0, True, div)
         t4 = time.perf_counter()
-        for key, (tt, ta) in (("blocking", (t1 - t, t2 - t1)), ("overlapped", (t3 - t2, t4 - t3))):
-            times[key][0].append(tt)
-            times[key][1].append(ta)
-    return {key: (min(tt) / take, min(ta) / take) for key, (tt, ta) in times.items()}
+        for key, spans in (("blocking", (t0 - t, t1 - t0, t2 - t1)), ("overlapped", (t3 - t2, t4 - t3))):
+            for acc, span in zip(times[key], spans):
+                acc.append(span)
+    return {key: tuple(min(ts) / take for ts in spans) for key, spans in times.items()}
 
 
 def settings(r: dict) -> tuple[float, float, bool]:
@@ -219,9 +228,10 @@ def predict(g: float, a) -> None:
     costs = {key: tuple(c / a.row_threads for c in pair) for key, pair in row_costs(d).items()}
     big = zipf_counts(a.big_words, a.big_vocab)
     N = big.sum()
-    (b_take, b_apply), (o_take, o_apply) = costs["blocking"], costs["overlapped"]
-    print(f"\nrows (d = {d}, this machine, {a.row_threads} thread(s)): take {b_take * 1e9:.0f} ns, apply "
-          f"{b_apply * 1e9:.0f} ns per row blocking (NumPy), {o_take * 1e9:.0f} / {o_apply * 1e9:.0f} ns "
+    (b_scan, b_take, b_apply), (o_take, o_apply) = costs["blocking"], costs["overlapped"]
+    print(f"\nrows (d = {d}, this machine, {a.row_threads} thread(s)): blocking: scan {b_scan * 1e9:.0f} ns per due "
+          f"row (Numba; NumPy's spelling {costs['numpy_scan'][0] * 1e9:.0f} ns), take {b_take * 1e9:.0f} ns, apply {b_apply * 1e9:.0f} ns per sent row (NumPy); "
+          f"{o_take * 1e9:.0f} / {o_apply * 1e9:.0f} ns "
           f"overlapped (Numba kernels, bfloat16); "
           f"R = {a.threads} x {a.thread_rate:,.0f} = {R:,.0f} words/s per machine; c0 = {a.c0_ms} ms, "
           f"alpha = {a.alpha_us:.0f} us per ring step")
@@ -236,7 +246,7 @@ def predict(g: float, a) -> None:
             ts = m["due"] * (o_take + o_apply) + max(0.0, c0 + 2 * (P - 1) * alpha + 8 * wire / B - tc)
         else:
             wire = 2 * (P - 1) / P * (m["due"] + 4 * d * m["sent"])
-            ts = m["due"] * b_take + m["sent"] * b_apply + 2 * (c0 + 2 * (P - 1) * alpha) + 8 * wire / B
+            ts = m["due"] * b_scan + m["sent"] * (b_take + b_apply) + 2 * (c0 + 2 * (P - 1) * alpha) + 8 * wire / B
         return tc / (tc + ts), m, wire
 
     def s80(P, B, overlapped):
