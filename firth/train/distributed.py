@@ -456,9 +456,11 @@ def _make_sync(trainer, comm, mats, mode, sync_words, global_words, syncs, sync_
     if mode == "hot":  # rows expected >= sync_hot times between two syncs in all ranks' text: a
         # word's rows, and fastText's n-gram rows by the words that hold them (summed, they overshoot)
         hot = rows * float(comm.size * sync_words) / max(global_words, 1) >= float(sync_hot)
+    threads = int(trainer.workers)  # the rank's trainer threads wait at the sync's barrier: its rows take their cores
     if overlap:
-        return OverlappedSync(mats, comm, periods=periods, wire=wire, mode=mode, hot=hot), periods, hot
-    return DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound)), periods, hot
+        return OverlappedSync(mats, comm, periods=periods, wire=wire, mode=mode, hot=hot, threads=threads), periods, hot
+    return (DeltaSync(mats, comm, mode=mode, periods=periods, wire=wire, hot=hot, bound=float(sync_bound), threads=threads),
+            periods, hot)
 
 
 def _timed(sync):

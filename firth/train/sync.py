@@ -31,16 +31,18 @@ separate schedule. ``reference_sync`` is the readable whole-matrix version, the 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from firth.train.sync_kernels import changed_flags
+from firth.train.sync_kernels import changed_flags, set_sums, take_deltas
 
 MODES = ("sum", "mean", "touched", "hot", "adasum", "bound")
 COUNTING = ("touched", "hot", "adasum")  # modes whose flags all-reduce counts the ranks that changed a row
 BOUND = 2.0  # mode bound: a row's summed move at most this many times the largest one rank made
 WIRES = ("float32", "bfloat16")
 CHUNK_ROWS = 1 << 14  # rows compared at a time (bounds the temporary boolean array)
+THREAD_ROWS = 4096  # rows per sync thread at least: fewer cost more to hand over than to work
 
 
 def changed_rows(m: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -97,10 +99,12 @@ class DeltaSync:
     ``(r + s) % periods[r] == 0`` (staggered, so each sync carries 1/p of a class). A row not
     due keeps its update in ``M - B`` until its turn; ``full=True`` syncs every row (the last
     sync of an epoch, so checkpoints and the output hold everything). ``bound``: the factor
-    ``c`` of ``mode="bound"``."""
+    ``c`` of ``mode="bound"``. ``threads``: the row loops (scan, take, apply) split their rows
+    between this many threads (the rank's trainer threads wait at the sync's barrier
+    meanwhile); the rows are independent, so the bits are the same for any number."""
 
     def __init__(self, matrices, comm, mode: str = "sum", periods=None, wire: str = "float32", hot=None,
-                 bound: float = BOUND):
+                 bound: float = BOUND, threads: int = 1):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if wire not in WIRES:
@@ -111,6 +115,9 @@ class DeltaSync:
             raise ValueError(f"mode {mode!r} sends float32 deltas only (wire float32)")
         if not bound > 0:
             raise ValueError(f"bound must be > 0, got {bound!r}")
+        if not (isinstance(threads, int) and threads >= 1):
+            raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        self.threads, self._pool = threads, None
         uniq = []
         for m in matrices:  # a tied model passes one matrix twice
             if not any(m is u for u in uniq):
@@ -146,6 +153,18 @@ class DeltaSync:
         parts = [rows[starts[-s % p] : starts[-s % p + 1]] for p, rows, starts in self._due_index[n]]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
+    def split(self, fn, n: int) -> list:
+        """``fn(a, b)`` over ``[0, n)`` in contiguous pieces, one per thread (at least
+        THREAD_ROWS rows each), the first on the calling thread; the results in order."""
+        k = max(1, min(self.threads, n // THREAD_ROWS))
+        if k == 1:
+            return [fn(0, n)]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="firth-sync")
+        cuts = [n * i // k for i in range(k + 1)]
+        futures = [self._pool.submit(fn, cuts[i], cuts[i + 1]) for i in range(1, k)]
+        return [fn(cuts[0], cuts[1])] + [f.result() for f in futures]
+
     def __call__(self, full: bool = False) -> int:
         """One synchronisation (a collective: every rank calls it the same number of times,
         with the same ``full``). Returns the payload bytes of this call.
@@ -180,8 +199,9 @@ class DeltaSync:
         cands, flag_parts = [], []
         for m, base in zip(self.matrices, self.base):
             rows = None if full else self.due_rows(len(m), self.syncs)
-            flags = np.empty(len(m) if rows is None else len(rows), np.uint8)
-            changed_flags(m, base, np.arange(len(m)) if rows is None else rows, flags)
+            due = np.arange(len(m), dtype=np.int64) if rows is None else rows
+            flags = np.empty(len(due), np.uint8)
+            self.split(lambda a, b: changed_flags(m, base, due[a:b], flags[a:b]), len(due))
             flag_parts.append(flags)
             cands.append(rows)
         return cands, flag_parts
@@ -189,17 +209,22 @@ class DeltaSync:
     def _gather(self, cands, flag_parts, flags):
         """The rows any rank changed, per matrix (rows, how many ranks changed each), and
         this rank's deltas of all of them in one contiguous array."""
-        picks, deltas = [], []
+        picks = []
         at = 0
-        for (m, base), rows, part in zip(zip(self.matrices, self.base), cands, flag_parts):
+        for rows, part in zip(cands, flag_parts):
             f = flags[at : at + len(part)]
             at += len(part)
             keep = np.flatnonzero(f)
-            idx = keep if rows is None else rows[keep]
-            deltas.append(m[idx] - base[idx])
-            picks.append((idx, f[keep]))
-        delta = deltas[0] if len(deltas) == 1 else np.concatenate(deltas)
-        return picks, np.ascontiguousarray(delta)
+            picks.append((keep if rows is None else rows[keep], f[keep]))
+        d = self.matrices[0].shape[1]
+        delta = np.empty((sum(len(idx) for idx, _ in picks), d), np.float32)
+        no16 = np.empty((0, d), np.uint16)
+        at = 0
+        for (m, base), (idx, _) in zip(zip(self.matrices, self.base), picks):
+            # float32 "wire" = the delta itself: take_deltas writes the same values to both
+            self.split(lambda a, b: take_deltas(m, base, idx[a:b], delta, delta, no16, at + a, False), len(idx))
+            at += len(idx)
+        return picks, delta
 
     def _combine(self, delta: np.ndarray, counts: np.ndarray, picks) -> tuple[int, int]:
         """Replace this rank's ``delta`` by the combined update, the same on every rank.
@@ -245,22 +270,17 @@ class DeltaSync:
         return div
 
     def _scatter(self, picks, delta: np.ndarray) -> None:
-        """``M[rows] = B[rows] = B[rows] + delta``, matrix by matrix; a NaN is refused."""
+        """``M[rows] = B[rows] = B[rows] + delta``, matrix by matrix; a row that would become NaN or
+        infinite fails the job."""
         at = 0
         for (m, base), (idx, _) in zip(zip(self.matrices, self.base), picks):
-            d = delta[at : at + len(idx)]
+            bad = [r for r in self.split(lambda a, b: set_sums(m, base, idx[a:b], delta, at + a), len(idx)) if r >= 0]
             at += len(idx)
-            if not len(idx):
-                continue
-            new = base[idx] + d
-            if not np.isfinite(new).all():
-                bad = int(idx[np.flatnonzero(~np.isfinite(new).all(axis=1))[0]])
+            if bad:
                 hint = "; lower --alpha"
                 if self.mode == "sum" and self.comm.size > 2:  # summed stale updates of hot rows overshoot
                     hint = "; lower --alpha or --sync-words, or use --sync-mode adasum"
-                raise FloatingPointError(f"row {bad} became NaN or infinite in training{hint}")
-            m[idx] = new
-            base[idx] = new
+                raise FloatingPointError(f"row {bad[0]} became NaN or infinite in training{hint}")
             self.rows_synced += len(idx)
 
     def _reduce_flags(self, flags: np.ndarray) -> None:

@@ -1,7 +1,9 @@
 """Numba loops of the syncs. The overlapped sync (:mod:`firth.train.sync_overlap`): one pass
 over the synced rows to take this rank's deltas (and their bfloat16 wire form), one pass to
 apply the summed deltas. The blocking sync (:mod:`firth.train.sync`): one pass over the due
-rows to flag those this rank changed (``changed_flags``). The NumPy spelling (fancy-index copies, a subtraction, a concatenation, a
+rows to flag those this rank changed (``changed_flags``), ``take_deltas`` for the changed
+ones, ``set_sums`` to apply the sums. Each works on a slice of the rows, so a sync splits its
+rows between threads. The NumPy spelling (fancy-index copies, a subtraction, a concatenation, a
 conversion) made five passes and as many temporaries per sync and cost as much as a fifth of
 the training time at 2 ranks (benchmarks/RESULTS.md); ``reference_take`` and
 ``reference_apply`` are that spelling, the oracle of the tests (``sync.changed_rows`` is
@@ -116,6 +118,32 @@ def changed_flags(m, base, rows, out):
         for j in range(d):  # an OR, not an early exit: vectorises, and most rows are unchanged
             acc |= np.uint8(m[r, j] != base[r, j])
         out[i] = acc
+
+
+@njit(nogil=True, cache=True)
+def set_sums(m, base, rows, summed, at):
+    """The blocking sync's apply: ``m[r] = base[r] = base[r] + summed[at + i]`` for row ``r =
+    rows[i]`` (the rank's threads wait at the barrier, so ``m - base`` is inside the sum).
+    Returns the first row whose new value is not finite (that row and those after it are left
+    as they were; the job fails), or -1."""
+    d, n = m.shape[1], len(rows)
+    new = np.empty(d, np.float32)
+    nu = new.view(np.uint32)
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch_row(m, rows[i + AHEAD])
+            prefetch_row(base, rows[i + AHEAD])
+        r = rows[i]
+        bad = np.uint32(0)
+        for j in range(d):
+            new[j] = base[r, j] + summed[at + i, j]
+            bad |= np.uint32((nu[j] & np.uint32(0x7F800000)) == np.uint32(0x7F800000))
+        if bad:
+            return r
+        for j in range(d):
+            m[r, j] = new[j]
+            base[r, j] = new[j]
+    return -1
 
 
 def reference_take(m, base, rows):

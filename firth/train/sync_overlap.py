@@ -43,10 +43,11 @@ class OverlappedSync(DeltaSync):
     SUM of ``arr`` (float32, or uint16 holding bfloat16 bits) and returns a function that
     waits for it and leaves the sum in ``arr``. ``hot`` (mode hot): a boolean per row."""
 
-    def __init__(self, matrices, comm, periods=None, wire: str = "float32", mode: str = "sum", hot=None):
+    def __init__(self, matrices, comm, periods=None, wire: str = "float32", mode: str = "sum", hot=None,
+                 threads: int = 1):
         if mode not in ("sum", "hot"):
             raise ValueError(f"the overlapped sync sums or averages hot rows (mode sum or hot), not {mode!r}")
-        super().__init__(matrices, comm, mode=mode, periods=periods, wire=wire, hot=hot)
+        super().__init__(matrices, comm, mode=mode, periods=periods, wire=wire, hot=hot, threads=threads)
         self.pending = None  # (rows per matrix, own delta, buffer being summed, finish)
         self.bf16 = wire == "bfloat16"
         self._own = self._wire = np.empty((0, 0), np.float32)
@@ -65,7 +66,8 @@ class OverlappedSync(DeltaSync):
         own, w32, w16 = self._buffers(n)
         at = 0
         for m, base, r in zip(self.matrices, self.base, rows):
-            at = take_deltas(m, base, r, own, w32, w16, at, self.bf16)
+            self.split(lambda a, b: take_deltas(m, base, r[a:b], own, w32, w16, at + a, self.bf16), len(r))
+            at += len(r)
         buf = w16 if self.bf16 else w32
         t1 = clock()
         finish = self.comm.all_reduce_sum_start(buf, self.bf16)
@@ -105,9 +107,11 @@ class OverlappedSync(DeltaSync):
         s16 = summed if self.bf16 else np.empty((0, own.shape[1]), np.uint16)
         at = 0
         for m, base, r in zip(self.matrices, self.base, rows):
-            bad = apply_sums(m, base, r, own, s32, s16, at, self.bf16, self._divisors_of(r))
-            if bad >= 0:
-                raise FloatingPointError(f"row {bad} became NaN or infinite in training; lower --alpha")
+            div = self._divisors_of(r)
+            bad = [x for x in self.split(lambda a, b: apply_sums(m, base, r[a:b], own, s32, s16, at + a, self.bf16,
+                                                                 div[a:b] if len(div) else div), len(r)) if x >= 0]
+            if bad:
+                raise FloatingPointError(f"row {bad[0]} became NaN or infinite in training; lower --alpha")
             at += len(r)
             self.rows_synced += len(r)
         self.seconds["flags"] += t1 - t0  # waiting for the exchange posted one sync earlier

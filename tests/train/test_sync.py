@@ -469,3 +469,42 @@ def test_due_rows_table_equals_the_formula_for_every_sync_and_matrix_height():
         for s in range(70):
             want = np.flatnonzero(((np.arange(n) + s) % per[:n]) == 0)
             assert np.array_equal(sync.due_rows(n, s), want), (n, s)
+
+
+@pytest.mark.parametrize("kind", ["sum", "hot", "bfloat16", "overlapped", "overlapped-hot"])
+def test_rows_split_between_threads_give_the_same_bits(kind, monkeypatch):
+    """threads = 3 (pieces of >= 16 rows) against threads = 1: scan, take and apply work row by
+    row, so every rank ends with the same bits either way, through regular and full syncs."""
+    import firth.train.sync as sync_mod
+
+    monkeypatch.setattr(sync_mod, "THREAD_ROWS", 16)
+    rng = np.random.default_rng(7)
+    V, d, size, rounds = 211, 6, 2, 3
+    periods = np.array([1, 1, 2, 4] * V)[:V]
+    hot = np.arange(V) % 7 == 0
+    start = [rng.random((V, d), dtype=np.float32), rng.random((V, d), dtype=np.float32)]
+    steps = [[[((rng.random((V, 1)) < 0.5) * rng.normal(scale=0.1, size=(V, d))).astype(np.float32) for _ in range(2)]
+              for _ in range(rounds)] for _ in range(size)]
+
+    def run(threads):
+        def rank(comm, r):
+            mats = [m.copy() for m in start]
+            mode = "hot" if kind.endswith("hot") else "sum"
+            kw = dict(periods=periods, mode=mode, hot=hot if mode == "hot" else None, threads=threads,
+                      wire="bfloat16" if kind == "bfloat16" else "float32")
+            sync = OverlappedSync(mats, comm, **kw) if kind.startswith("overlapped") else DeltaSync(mats, comm, **kw)
+            for k in range(rounds):
+                for i in range(2):
+                    mats[i] += steps[r][k][i]
+                sync()
+            sync(full=True)
+            return mats, sync.rows_synced, sync._pool is not None
+
+        return _run_ranks(size, rank)
+
+    one, three = run(1), run(3)
+    for (m1, n1, pool1), (m3, n3, pool3) in zip(one, three):
+        assert n1 == n3 > 0 and pool3 and not pool1  # the pieces did go to other threads
+        for a, b in zip(m1, m3):
+            assert np.array_equal(a, b)
+    assert not np.array_equal(one[0][0][0], start[0])  # it trained
