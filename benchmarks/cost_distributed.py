@@ -33,8 +33,8 @@ interval, N in-vocabulary words per epoch:
                 -- the exchange runs while the rank trains its next S words
     efficiency  (S / R) / (S / R + t_sync)
 
-c_scan, c_take, c_apply (seconds per row at d = 100) are measured here (the blocking sync's
-Numba scan and NumPy copies; the overlapped sync's Numba kernels); c0 (a collective's fixed cost,
+c_scan, c_take, c_apply (seconds per row at d = 100) are measured here (the syncs' Numba
+kernels); c0 (a collective's fixed cost,
 0.3 ms: gloo's all-reduce of one number between 2 ranks on this machine, benchmarks/sync_cost.py)
 and alpha (50 us per ring step) are assumptions for a real network; R is 16 threads x one
 thread's 1.11M words/s (measured on a quiet machine, benchmarks/RESULTS.md; linear scaling
@@ -131,45 +131,45 @@ def corpus_counts(path, min_count: int = 5) -> np.ndarray:
 
 
 def row_costs(d: int = 100, rows: int = 200_000, take: int = 20_000) -> dict:
-    """Seconds per row on this machine. ``blocking``: (scan, take, apply): the Numba scan of a
-    due row (``changed_flags``; an unchanged row, the whole row compared), then the NumPy
-    fancy-index copies that take and apply a changed row's float32 delta. ``overlapped``:
-    (take, apply), the Numba kernels of every due row (bfloat16 wire). ``numpy_scan``: (scan,)
-    the blocking sync's scan as NumPy spells it (firth before 2026-12-03: copy, subtract,
-    compare, reduce), for the kernel's speed-up. Best of 9 each: the machine's speed, not the
-    neighbours' load."""
-    from firth.train.sync_kernels import apply_sums, changed_flags, take_deltas
+    """Seconds per row on this machine, the Numba kernels the syncs run. ``blocking``: (scan,
+    take, apply): ``changed_flags`` on a due row (unchanged: the whole row compared), then
+    ``take_deltas`` (float32) and ``set_sums`` on a changed row. ``overlapped``: (take, apply),
+    ``take_deltas`` / ``apply_sums`` on every due row (bfloat16 wire). ``numpy``: (scan, take,
+    apply), the blocking sync as NumPy spelled it before 2026-12-03 (copy, subtract, compare;
+    fancy-index copies), for the kernels' speed-up. Best of 9 each: the machine's speed, not
+    the neighbours' load."""
+    from firth.train.sync_kernels import apply_sums, changed_flags, set_sums, take_deltas
 
     rng = np.random.default_rng(0)
     m = rng.standard_normal((rows, d), dtype=np.float32)
     b = m.copy()
     idx = np.sort(rng.choice(rows, take, replace=False))
-    own, flags = np.empty((take, d), np.float32), np.empty(take, np.uint8)
+    own, flags, zero = np.empty((take, d), np.float32), np.empty(take, np.uint8), np.zeros((take, d), np.float32)
     wire16, none32, div = np.empty((take, d), np.uint16), np.empty((0, d), np.float32), np.empty(0, np.float32)
-    take_deltas(m, b, idx[:1], own, none32, wire16, 0, True)  # compile (or load the cache) outside the timing
-    apply_sums(m, b, idx[:1], own, none32, wire16, 0, True, div)
-    changed_flags(m, b, idx[:1], flags)
-    times = {"blocking": ([], [], []), "overlapped": ([], []), "numpy_scan": ([],)}
-    for _ in range(9):
-        t = time.perf_counter()
-        np.any(m[idx] - b[idx] != 0, axis=1)
-        times["numpy_scan"][0].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        changed_flags(m, b, idx, flags)
-        t0 = time.perf_counter()
-        delta = m[idx] - b[idx]
-        t1 = time.perf_counter()
-        new = b[idx] + delta
+    none16 = np.empty((0, d), np.uint16)
+
+    def numpy_apply():
+        new = b[idx] + zero
         m[idx] = new
         b[idx] = new
-        t2 = time.perf_counter()
-        take_deltas(m, b, idx, own, none32, wire16, 0, True)
-        t3 = time.perf_counter()
-        apply_sums(m, b, idx, own, none32, wire16, 0, True, div)
-        t4 = time.perf_counter()
-        for key, spans in (("blocking", (t0 - t, t1 - t0, t2 - t1)), ("overlapped", (t3 - t2, t4 - t3))):
-            for acc, span in zip(times[key], spans):
-                acc.append(span)
+
+    loops = {
+        "numpy": (lambda: np.any(m[idx] - b[idx] != 0, axis=1), lambda: m[idx] - b[idx], numpy_apply),
+        "blocking": (lambda: changed_flags(m, b, idx, flags), lambda: take_deltas(m, b, idx, own, own, none16, 0, False),
+                     lambda: set_sums(m, b, idx, zero, 0)),
+        "overlapped": (lambda: take_deltas(m, b, idx, own, none32, wire16, 0, True),
+                       lambda: apply_sums(m, b, idx, own, none32, wire16, 0, True, div)),
+    }
+    for fns in loops.values():  # compile (or load the cache) outside the timing
+        for fn in fns:
+            fn()
+    times = {key: [[] for _ in fns] for key, fns in loops.items()}
+    for _ in range(9):
+        for key, fns in loops.items():
+            for acc, fn in zip(times[key], fns):
+                t = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - t)
     return {key: tuple(min(ts) / take for ts in spans) for key, spans in times.items()}
 
 
@@ -229,10 +229,11 @@ def predict(g: float, a) -> None:
     big = zipf_counts(a.big_words, a.big_vocab)
     N = big.sum()
     (b_scan, b_take, b_apply), (o_take, o_apply) = costs["blocking"], costs["overlapped"]
-    print(f"\nrows (d = {d}, this machine, {a.row_threads} thread(s)): blocking: scan {b_scan * 1e9:.0f} ns per due "
-          f"row (Numba; NumPy's spelling {costs['numpy_scan'][0] * 1e9:.0f} ns), take {b_take * 1e9:.0f} ns, apply {b_apply * 1e9:.0f} ns per sent row (NumPy); "
-          f"{o_take * 1e9:.0f} / {o_apply * 1e9:.0f} ns "
-          f"overlapped (Numba kernels, bfloat16); "
+    n_scan, n_take, n_apply = costs["numpy"]
+    print(f"\nrows (d = {d}, this machine, {a.row_threads} thread(s), Numba kernels): blocking: scan {b_scan * 1e9:.0f} ns "
+          f"per due row, take {b_take * 1e9:.0f} ns, apply {b_apply * 1e9:.0f} ns per sent row (NumPy's spelling before "
+          f"2026-12-03: {n_scan * 1e9:.0f} / {n_take * 1e9:.0f} / {n_apply * 1e9:.0f} ns); overlapped (bfloat16): take "
+          f"{o_take * 1e9:.0f}, apply {o_apply * 1e9:.0f} ns per due row; "
           f"R = {a.threads} x {a.thread_rate:,.0f} = {R:,.0f} words/s per machine; c0 = {a.c0_ms} ms, "
           f"alpha = {a.alpha_us:.0f} us per ring step")
     print(f"prediction: {a.big_words:.0e} words, V = {a.big_vocab:,} Zipf, d = {d}, --sync-rare 16 (blocking, "
