@@ -181,7 +181,7 @@ def settings(r: dict) -> tuple[float, float, bool]:
     P, mode = r["ranks"], r["mode"]
     overlap = {"overlap": True, "blocking": False}.get(mode)
     name = None if mode == "default" else "sum" if overlap is not None else mode.rstrip("0123456789.")
-    words, _, rare, overlapped, _ = _sync_options(P, r["words_per_rank_per_sync"], name, r.get("sync_rare"),
+    words, _, rare, overlapped, _, _ = _sync_options(P, r["words_per_rank_per_sync"], name, r.get("sync_rare"),
                                                   SYNC_HOT, SYNC_BOUND, overlap)
     return float(words * P), rare, overlapped
 

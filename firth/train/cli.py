@@ -57,9 +57,10 @@ def register(sub) -> None:
     p.add_argument("--sync-bound", type=float, default=2.0,
                    help="--sync-mode bound: a row's summed move is at most this many times the longest move one "
                         "rank made (default 2)")
-    p.add_argument("--sync-hot", type=float, default=16.0,
-                   help="--sync-mode hot: a word expected at least this many times between two syncs, in all ranks' "
-                        "text together, has its rows averaged (default 16)")
+    p.add_argument("--sync-hot", type=float, default=None,
+                   help="--sync-mode hot: a row (a word's, or an n-gram's counted by the words that hold it) "
+                        "expected at least this many times between two syncs, in all ranks' text together, is "
+                        "averaged over the ranks (default 16; 1.5 for fastText from 3 ranks: docs/distributed.md)")
     p.add_argument("--sync-rare", type=float, default=None,
                    help="--distributed: sync a word's rows about once per this many of its expected occurrences "
                         "(all ranks), rare words less often than hot ones, every row at an epoch's end "

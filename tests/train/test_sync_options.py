@@ -32,24 +32,30 @@ def test_defaults_depend_on_the_number_of_ranks():
     """1-2 ranks: the sum every 100,000 words (all ranks), overlapped with training, rare rows about
     once per 64 expected occurrences, bfloat16 on the wire (without overlap: every touched row,
     float32); from 3 ranks: hot rows averaged every 6,250 words, rare rows about once per 16
-    expected occurrences (benchmarks/RESULTS.md)."""
+    expected occurrences, for fastText every row expected 1.5 times per interval counted hot
+    (benchmarks/RESULTS.md)."""
     from firth.train.distributed import _sync_options
 
-    assert _sync_options(1, None, None, None, 16.0, 2.0) == (100_000, "sum", 64.0, True, "bfloat16")
-    assert _sync_options(2, None, None, None, 16.0, 2.0) == (50_000, "sum", 64.0, True, "bfloat16")
-    assert _sync_options(2, None, None, None, 16.0, 2.0, False) == (50_000, "sum", 0.0, False, "float32")
-    assert _sync_options(2, None, "hot", None, 16.0, 2.0) == (50_000, "hot", 0.0, False, "float32")
-    assert _sync_options(4, None, None, None, 16.0, 2.0) == (1_562, "hot", 16.0, False, "float32")
-    assert _sync_options(8, None, None, None, 16.0, 2.0) == (781, "hot", 16.0, False, "float32")
-    assert _sync_options(8, None, "sum", None, 16.0, 2.0, True) == (781, "sum", 16.0, True, "bfloat16")
+    assert _sync_options(1, None, None, None, 16.0, 2.0) == (100_000, "sum", 64.0, True, "bfloat16", 16.0)
+    assert _sync_options(2, None, None, None, 16.0, 2.0) == (50_000, "sum", 64.0, True, "bfloat16", 16.0)
+    assert _sync_options(2, None, None, None, 16.0, 2.0, False) == (50_000, "sum", 0.0, False, "float32", 16.0)
+    assert _sync_options(2, None, "hot", None, 16.0, 2.0) == (50_000, "hot", 0.0, False, "float32", 16.0)
+    assert _sync_options(4, None, None, None, 16.0, 2.0) == (1_562, "hot", 16.0, False, "float32", 16.0)
+    assert _sync_options(8, None, None, None, 16.0, 2.0) == (781, "hot", 16.0, False, "float32", 16.0)
+    assert _sync_options(8, None, "sum", None, 16.0, 2.0, True) == (781, "sum", 16.0, True, "bfloat16", 16.0)
     # what the user gives wins over the defaults
-    assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0, False, "float32")
-    assert _sync_options(2, None, None, 4.0, 16.0, 2.0, True, "float32") == (50_000, "sum", 4.0, True, "float32")
+    assert _sync_options(8, 5_000, "sum", 0.0, 16.0, 2.0) == (5_000, "sum", 0.0, False, "float32", 16.0)
+    assert _sync_options(2, None, None, 4.0, 16.0, 2.0, True, "float32") == (50_000, "sum", 4.0, True, "float32", 16.0)
     # fastText at 2 ranks: hot rows averaged, blocking, every touched row (the sum lost quality)
-    assert _sync_options(2, None, None, None, 16.0, 2.0, subwords=True) == (50_000, "hot", 0.0, False, "float32")
-    assert _sync_options(2, None, "sum", None, 16.0, 2.0, subwords=True) == (50_000, "sum", 64.0, True, "bfloat16")
-    assert _sync_options(4, None, None, None, 16.0, 2.0, subwords=True) == (1_562, "hot", 16.0, False, "float32")
-    assert _sync_options(2, None, "hot", None, 16.0, 2.0, True) == (50_000, "hot", 64.0, True, "bfloat16")
+    assert _sync_options(2, None, None, None, 16.0, 2.0, subwords=True) == (50_000, "hot", 0.0, False, "float32", 16.0)
+    assert _sync_options(2, None, "sum", None, 16.0, 2.0, subwords=True) == (50_000, "sum", 64.0, True, "bfloat16", 16.0)
+    assert _sync_options(4, None, None, None, 16.0, 2.0, subwords=True) == (1_562, "hot", 16.0, False, "float32", 16.0)
+    # --sync-hot not given: 16, and 1 for fastText from 3 ranks (its n-gram rows overshoot summed)
+    assert _sync_options(8, None, None, None, None, 2.0)[5] == 16.0
+    assert _sync_options(2, None, None, None, None, 2.0, subwords=True)[5] == 16.0
+    assert _sync_options(4, None, None, None, None, 2.0, subwords=True)[5] == 1.5
+    assert _sync_options(8, None, None, None, None, 2.0, subwords=True) == (781, "hot", 16.0, False, "float32", 1.5)
+    assert _sync_options(2, None, "hot", None, 16.0, 2.0, True) == (50_000, "hot", 64.0, True, "bfloat16", 16.0)
     with pytest.raises(FirthError, match="--sync-overlap: sums the updates or averages the hot rows"):
         _sync_options(2, None, "touched", None, 16.0, 2.0, True)
 
