@@ -37,6 +37,25 @@ def _bf16_bits(u):
     return np.uint16(q if (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000) else r)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _prefetch_ahead(m, base, rows, i):
+    """Request the lines of row ``rows[i + AHEAD]`` of both matrices (see AHEAD)."""
+    if i + AHEAD < len(rows):
+        prefetch_row(m, rows[i + AHEAD])
+        prefetch_row(base, rows[i + AHEAD])
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _new_row(base, r, s, new, nu):
+    """``new = base[r] + s``; True when an element of it is inf or NaN (every exponent bit
+    set). An OR of flags, not an early exit per element, so the loop vectorises."""
+    bad = np.uint32(0)
+    for j in range(len(new)):
+        new[j] = base[r, j] + s[j]
+        bad |= np.uint32((nu[j] & np.uint32(0x7F800000)) == np.uint32(0x7F800000))
+    return bad != 0
+
+
 @njit(nogil=True, cache=True)
 def take_deltas(m, base, rows, own, wire32, wire16, at, bf16):
     """``own[at + i] = m[rows[i]] - base[rows[i]]``, and the same into the wire buffer:
@@ -44,9 +63,7 @@ def take_deltas(m, base, rows, own, wire32, wire16, at, bf16):
     Returns ``at + len(rows)``."""
     d, n = m.shape[1], len(rows)
     for i in range(n):
-        if i + AHEAD < n:
-            prefetch_row(m, rows[i + AHEAD])
-            prefetch_row(base, rows[i + AHEAD])
+        _prefetch_ahead(m, base, rows, i)
         r = rows[i]
         o = own[at + i]
         for j in range(d):
@@ -74,9 +91,7 @@ def apply_sums(m, base, rows, own, sum32, sum16, at, bf16, div):
     new = np.empty(d, np.float32)
     nu = new.view(np.uint32)
     for i in range(n):
-        if i + AHEAD < n:
-            prefetch_row(m, rows[i + AHEAD])
-            prefetch_row(base, rows[i + AHEAD])
+        _prefetch_ahead(m, base, rows, i)
         r = rows[i]
         if bf16:
             for j in range(d):
@@ -88,13 +103,7 @@ def apply_sums(m, base, rows, own, sum32, sum16, at, bf16, div):
             q = div[i]
             for j in range(d):
                 sf[j] = sf[j] / q
-        # inf or NaN: every exponent bit set. An OR of flags, not an early exit per element,
-        # so the loop vectorises
-        bad = np.uint32(0)
-        for j in range(d):
-            new[j] = base[r, j] + sf[j]
-            bad |= np.uint32((nu[j] & np.uint32(0x7F800000)) == np.uint32(0x7F800000))
-        if bad:
+        if _new_row(base, r, sf, new, nu):
             return r
         for j in range(d):
             m[r, j] += sf[j] - own[at + i, j]
@@ -110,9 +119,7 @@ def changed_flags(m, base, rows, out):
     was ~45% of a rank's sync time at 8 ranks (benchmarks/RESULTS.md)."""
     d, n = m.shape[1], len(rows)
     for i in range(n):
-        if i + AHEAD < n:
-            prefetch_row(m, rows[i + AHEAD])
-            prefetch_row(base, rows[i + AHEAD])
+        _prefetch_ahead(m, base, rows, i)
         r = rows[i]
         acc = np.uint8(0)
         for j in range(d):  # an OR, not an early exit: vectorises, and most rows are unchanged
@@ -130,15 +137,9 @@ def set_sums(m, base, rows, summed, at):
     new = np.empty(d, np.float32)
     nu = new.view(np.uint32)
     for i in range(n):
-        if i + AHEAD < n:
-            prefetch_row(m, rows[i + AHEAD])
-            prefetch_row(base, rows[i + AHEAD])
+        _prefetch_ahead(m, base, rows, i)
         r = rows[i]
-        bad = np.uint32(0)
-        for j in range(d):
-            new[j] = base[r, j] + summed[at + i, j]
-            bad |= np.uint32((nu[j] & np.uint32(0x7F800000)) == np.uint32(0x7F800000))
-        if bad:
+        if _new_row(base, r, summed[at + i], new, nu):
             return r
         for j in range(d):
             m[r, j] = new[j]
