@@ -41,7 +41,7 @@ def train_classifier(train_path, dev_path=None, arch="avg", vectors=None, seed=0
     for early stopping; the averaged classifier is then refitted on all of train for the
     chosen number of epochs (cheap, and the held-out tenth is not wasted)."""
     if arch == "avg":
-        from firth.tasks import ddp
+        from firth.rnn import ddp
 
         ddp.refuse("--arch avg")  # under torchrun: the biLSTM only
     full = read_classification(train_path)

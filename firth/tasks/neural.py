@@ -27,7 +27,7 @@ import torch
 
 from firth.errors import FirthError
 from firth.io import atomic_dir
-from firth.tasks import ddp
+from firth.rnn import ddp
 from firth.tasks.data import Labels
 
 CLASSIFIER_FORMAT = "firth-classifier-rnn/1"
@@ -206,8 +206,9 @@ def _train_epoch(net, loss_fn, train_batches, order, optim, params, drop_p, gen,
 
 
 def _progress_bar(progress, total, desc, history):
-    """A tqdm bar over the batches (None without ``progress``) and the function that updates it."""
-    if not progress:
+    """A tqdm bar over the batches (None without ``progress``, or on a torchrun rank > 0) and the
+    function that updates it."""
+    if not progress or not ddp.is_writer():
         return None, lambda loss, epoch: None
     from firth.progress import progress as bar_of
 
@@ -227,7 +228,7 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
     ``dev_eval(model) -> score`` (higher is better) or None. ``hold_params`` (e.g. the pretrained
     embedding) are kept fixed for the first ``opts.freeze_epochs`` epochs, then trained.
     Returns history."""
-    dist = ddp.group()  # None in a single process; under torchrun: DistributedDataParallel (firth/tasks/ddp.py)
+    dist = ddp.group()  # None in a single process; under torchrun: DistributedDataParallel (firth/rnn/ddp.py)
     rng = np.random.RandomState(seed)  # the batch order: the same on every rank
     gen = torch.Generator().manual_seed(dist.seed(seed) if dist else seed)
     net = model
@@ -245,8 +246,10 @@ def train_loop(model, loss_fn, train_batches, dev_eval, opts, seed, progress=Tru
             net = None  # DDP takes the parameters that need gradients when wrapped: rewrap when they change
             net = dist.wrap(model)
         model.train()
-        tot, n, out_of_time = _train_epoch(net, loss_fn, train_batches, rng.permutation(len(train_batches)), optim,
-                                           params, drop_p, gen, deadline, lambda loss: show(loss, ep + 1))
+        epoch = (_train_epoch, net, loss_fn, train_batches, rng.permutation(len(train_batches)), optim, params, drop_p,
+                 gen, deadline, lambda loss: show(loss, ep + 1))
+        # under torchrun a peer lost in DDP's backward all-reduce is one line, not a traceback
+        tot, n, out_of_time = dist.run(*epoch) if dist is not None else epoch[0](*epoch[1:])
         if dist is not None:
             tot, n = dist.sum(tot, n)
         rec = {"epoch": ep + 1, "loss": tot / max(n, 1), "seconds": round(deadline.seconds(), 1)}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.torchrun import ENV, run_ranks
+
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK")}
-ENV["OMP_NUM_THREADS"] = "1"
 
 # both ranks (and the single process) fit the same tiny model; rank 0 saves probabilities
 FIT = r"""
 import json, sys
 import numpy as np
 from firth.tasks.neural import AcceptorClassifier
-from firth.tasks import ddp
+from firth.rnn import ddp
 from firth.vectors.keyed import KeyedVectors
 docs, labels = json.load(open(sys.argv[1]))
 words = [f"w{i}" for i in range(36)]
@@ -34,12 +32,6 @@ if ddp.is_writer():
     np.save(sys.argv[2], m.predict_proba(docs))
     json.dump([r["loss"] for r in m.history], open(sys.argv[2] + ".json", "w"))
 """
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _data(tmp_path):
@@ -57,16 +49,6 @@ def _data(tmp_path):
     return p, docs, labels
 
 
-def _two_ranks(args, cwd, timeout=120):
-    port = str(_free_port())
-    procs = []
-    for r in range(2):
-        env = dict(ENV, RANK=str(r), WORLD_SIZE="2", LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
-        procs.append(subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
-    return [(p.wait(timeout=timeout), p.stderr.read()) for p in procs]
-
-
 def test_two_ranks_train_the_single_process_model(tmp_path):
     """Each rank takes half of every batch and DDP averages the gradients: with dropout off,
     2 ranks follow the single process's optimisation (same batches, same steps) up to rounding."""
@@ -75,7 +57,7 @@ def test_two_ranks_train_the_single_process_model(tmp_path):
     p = subprocess.run([sys.executable, "-c", FIT, str(data), str(one)], cwd=ROOT, env=ENV, capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    res = _two_ranks(["-c", FIT, str(data), str(two)], ROOT)
+    res = run_ranks(["-c", FIT, str(data), str(two)], ROOT)
     assert [rc for rc, _ in res] == [0, 0], res
     p1, p2 = np.load(one), np.load(two)
     l1, l2 = json.loads(Path(str(one) + ".json").read_text()), json.loads(Path(str(two) + ".json").read_text())
@@ -98,7 +80,7 @@ def test_tag_train_under_two_ranks_rank0_writes(tmp_path):
     out_dir.mkdir()
     args = ["-m", "firth", "tag", "train", str(train), "-o", str(out_dir / "tagger"), "--epochs", "10", "--patience", "10", "--lr", "0.02", "--dim", "8",
             "--threads", "1", "--seed", "2", "--quiet"]
-    res = _two_ranks(args, ROOT)
+    res = run_ranks(args, ROOT)
     assert [rc for rc, _ in res] == [0, 0], res
     assert sorted(x.name for x in out_dir.iterdir()) == ["tagger"]
     from firth.tasks.tagging import evaluate_tagger, load_tagger
@@ -110,7 +92,7 @@ def test_tag_train_under_two_ranks_rank0_writes(tmp_path):
 def test_avg_classifier_under_torchrun_is_refused_in_one_line(tmp_path):
     train = tmp_path / "t.txt"
     train.write_text("".join(f"__label__{'a' if i % 2 else 'b'} x{i % 2} y\n" for i in range(20)))
-    res = _two_ranks(["-m", "firth", "classify", "train", str(train), "-o", str(tmp_path / "m"), "--quiet"], ROOT)
+    res = run_ranks(["-m", "firth", "classify", "train", str(train), "-o", str(tmp_path / "m"), "--quiet"], ROOT)
     for rc, err in res:
         assert rc == 1
         assert err.strip().splitlines() == [

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import lzma
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +13,11 @@ import numpy as np
 import pytest
 
 from firth.vectors import load_vectors
+from tests.torchrun import ENV, run_ranks
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "firth" / "data" / "demo-corpus.txt.xz"
 OPTS = ["--workers", "1", "--epochs", "2", "--dim", "32", "--min-count", "3", "--seed", "3"]
-ENV = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK")}
-ENV["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(scope="module")
@@ -122,23 +119,10 @@ def test_fasttext_on_two_ranks_overlapped_matches_the_single_process(corpus, tmp
     assert np.isfinite(kv.vectors).all() and np.isfinite(kv.vectors_ngrams).all()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ranks(corpus, out, ckpt, extra_env, quiet=True):
-    port = str(_free_port())
-    procs = []
-    for r in range(2):
-        env = dict(ENV, RANK=str(r), WORLD_SIZE="2", LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
-                   **extra_env)
-        args = ["train", str(corpus), "-o", str(out), *OPTS, "--distributed", "--sync-words", "20000",
-                "--checkpoint", str(ckpt), "--dist-timeout", "60"] + (["-q"] if quiet else [])
-        procs.append(subprocess.Popen([sys.executable, "-m", "firth", *args], cwd=ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    return [(p.wait(timeout=180), p.stderr.read()) for p in procs]
+    args = ["train", str(corpus), "-o", str(out), *OPTS, "--distributed", "--sync-words", "20000",
+            "--checkpoint", str(ckpt), "--dist-timeout", "60"] + (["-q"] if quiet else [])
+    return run_ranks(["-m", "firth", *args], ROOT, env=extra_env)
 
 
 def test_a_killed_rank_fails_the_job_in_one_line_and_the_next_run_resumes(corpus, single, tmp_path):

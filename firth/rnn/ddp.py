@@ -1,10 +1,13 @@
-"""`classify train` / `tag train` (biLSTM) on several processes: torch's DistributedDataParallel.
+"""`classify train` / `tag train` (biLSTM) and `lm train` on several processes: torch's
+DistributedDataParallel.
 
     torchrun --nproc-per-node 2 -m firth classify train train.txt -o model --arch bilstm
     torchrun --nproc-per-node 2 -m firth tag train train.conll -o tagger
+    torchrun --nproc-per-node 2 -m firth lm train train.txt --valid valid.txt -o lm
 
 Run under torchrun (RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, WORLD_SIZE > 1), the
-biLSTM trainers join a gloo process group and train one model:
+trainers join a gloo process group and train one model. The language model splits its
+parallel text streams between the ranks (firth/lm/ranks.py); the biLSTM trainers:
 
 * **The same batches as one process.** Batches are cut as in a single process (sentences
   sorted by length, ``--batch-size`` each) and visited in the same seeded order on every
@@ -18,7 +21,7 @@ biLSTM trainers join a gloo process group and train one model:
 * Rank 0 alone writes the model; the other ranks write nothing.
 
 Without torchrun's environment nothing here imports torch.distributed or changes anything.
-Only the biLSTM runs distributed: ``--arch avg`` under torchrun is refused in one line.
+``--arch avg`` does not run distributed: under torchrun it is refused in one line.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import os
 from firth.errors import FirthError
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+FAULT_ENV = "FIRTH_DIST_FAULT"  # tests: "RANK:N" -> that rank SIGKILLs itself at step N (firth/lm/ranks.py)
 
 _group = None
 
@@ -77,7 +81,8 @@ class Group:
                 raise FirthError(f"rank {self.rank} could not join the torchrun process group ({_first_line(e)}); "
                                  "check MASTER_ADDR/MASTER_PORT and that every rank was started") from None
 
-    def _run(self, fn, *a, **kw):
+    def run(self, fn, *a, **kw):
+        """``fn(...)``, a lost peer (gloo's RuntimeError or OSError) turned into one FirthError line."""
         try:
             return fn(*a, **kw)
         except (RuntimeError, OSError) as e:
@@ -96,30 +101,36 @@ class Group:
     def wrap(self, model):
         """The model under DistributedDataParallel (gradients averaged over the ranks in
         backward). Buffers (the fixed rows of an embedding) are identical on every rank and
-        never change, so they are not re-broadcast at every step."""
+        never change, so they are not re-synchronised at every step (torch 2.13's spelling,
+        ``forward_sync_buffers``; its older ``broadcast_buffers`` warns)."""
         from torch.nn.parallel import DistributedDataParallel
 
-        return self._run(DistributedDataParallel, model, broadcast_buffers=False)
+        return self.run(DistributedDataParallel, model, forward_sync_buffers=False)
 
     def any(self, flag: bool) -> bool:
         import torch
 
         t = torch.tensor([1 if flag else 0], dtype=torch.int64)
-        self._run(self.dist.all_reduce, t, op=self.dist.ReduceOp.MAX)
+        self.run(self.dist.all_reduce, t, op=self.dist.ReduceOp.MAX)
         return bool(t.item())
 
     def sum(self, *values: float) -> list[float]:
         import torch
 
         t = torch.tensor(values, dtype=torch.float64)
-        self._run(self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
+        self.run(self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
         return t.tolist()
+
+    def reduce_(self, t):
+        """Sum a tensor over the ranks, in place (every rank gets the sum)."""
+        self.run(self.dist.all_reduce, t, op=self.dist.ReduceOp.SUM)
+        return t
 
     def rank0(self, value: float) -> float:
         import torch
 
         t = torch.tensor([value], dtype=torch.float64)
-        self._run(self.dist.broadcast, t, src=0)
+        self.run(self.dist.broadcast, t, src=0)
         return float(t.item())
 
     def seed(self, seed: int) -> int:
@@ -134,6 +145,30 @@ def group() -> Group | None:
     if _group is None:
         _group = Group()
     return _group
+
+
+def close(ok: bool) -> None:
+    """Leave the process group, if this process joined one. Why: a rank that exits with gloo's
+    threads still running can abort at interpreter exit ("terminate called without an active
+    exception", exit -6) -- more likely when it finishes first, as ranks > 0 do while rank 0
+    writes the model. After a job that succeeded every rank first waits for the others (so rank
+    0 has written), then the group is destroyed explicitly; after an error it is destroyed at
+    once (a peer may never reach the barrier)."""
+    global _group
+    g, _group = _group, None
+    if g is None or not g.dist.is_initialized():
+        return
+    try:
+        if ok:
+            g.any(False)  # a barrier that times out with the group (gloo's own barrier cannot)
+    finally:
+        try:
+            g.dist.destroy_process_group()
+        except (RuntimeError, ValueError):  # already torn down by a failed collective
+            pass
+        import gc
+
+        gc.collect()  # DDP wrappers in reference cycles hold the group: free it while Python runs
 
 
 def _first_line(e: BaseException) -> str:
