@@ -84,7 +84,11 @@ def register(sub):
 
 
 def _say(msg):
-    print(msg, file=sys.stderr)
+    """Log to stderr; under torchrun only rank 0 does (every rank runs the same command)."""
+    from firth.rnn.ddp import is_writer
+
+    if is_writer():
+        print(msg, file=sys.stderr)
 
 
 def _train(args):

@@ -12,7 +12,9 @@ The pieces, as in pytorch/examples' ``word_language_model`` (``train()`` one epo
 ``evaluate()`` apart): :func:`train` sets up (:func:`_setup`) and runs epochs
 (:meth:`_Run.run_epoch`), each a loop of :func:`train_step` over the chunks;
 :meth:`_Run.validate` measures validation perplexity (:func:`firth.lm.evaluate.evaluate`),
-keeps the best weights and adjusts the learning rate.
+keeps the best weights and adjusts the learning rate. Under torchrun the ranks split the
+streams and DistributedDataParallel averages the gradients (:mod:`firth.lm.ranks`); in one
+process that module is the identity.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from firth.errors import FirthError
 from firth.io import atomic_dir
 from firth.lm.config import LMConfig
 from firth.lm.data import Vocab, read_ids, train_streams
-from firth.lm.evaluate import evaluate
 from firth.lm.model import LanguageModel
+from firth.lm.ranks import Objective, Ranks
 from firth.lm.store import finite, load_tensors, read_model_files, save_lm, write_model_files
 
 __all__ = ["train", "train_step", "init_from_vectors"]
@@ -67,11 +69,12 @@ def _optimizer(cfg: LMConfig, params):
     return torch.optim.SGD(params, lr=cfg.lr)
 
 
-def _save_checkpoint(path, model, vocab, optim, progress: dict, state: torch.Tensor, history):
+def _save_checkpoint(path, model, vocab, optim, progress: dict, state: torch.Tensor, history, rank_rngs):
+    """``state``: the whole (L, batch, S) state; ``rank_rngs``: every rank's RNG state (P, n)."""
     with atomic_dir(path, CHECKPOINT_KIND) as tmp:
         write_model_files(tmp, model, vocab, history)
-        torch.save({"optimizer": optim.state_dict(), "torch_rng": torch.get_rng_state(), "state": state.detach()},
-                   tmp / "state.pt")
+        torch.save({"optimizer": optim.state_dict(), "torch_rng": rank_rngs[0].clone(), "rank_rngs": rank_rngs,
+                    "state": state.detach()}, tmp / "state.pt")
         (tmp / "progress.json").write_text(json.dumps(progress) + "\n", encoding="utf-8")
 
 
@@ -98,12 +101,17 @@ def _load_checkpoint(path, cfg: LMConfig):
     return model, vocab, meta.get("history", []), extra, progress
 
 
-def train_step(model: LanguageModel, optim, params, clip: float, x, y, state):
+def train_step(model: LanguageModel, optim, params, clip: float, x, y, state, net=None):
     """One chunk of truncated BPTT: forward from the carried (detached) ``state``, the mean
-    −log-likelihood of ``y``, backward, clip, update. Returns ``(loss, new state)``."""
+    −log-likelihood of ``y``, backward, clip, update. Returns ``(loss, new state)``.
+    ``net``: the loss as a module (:class:`firth.lm.ranks.Objective`) under
+    DistributedDataParallel, whose backward averages the ranks' gradients."""
     state = state.detach()
-    out, state = model(x, state)
-    loss = model.loss(out, y)
+    if net is None:
+        out, state = model(x, state)
+        loss = model.loss(out, y)
+    else:
+        loss, state = net(x, state, y)
     optim.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, clip)
@@ -139,14 +147,14 @@ class _Run:
     say: object = print
     bar: object = None
     params: list = field(default_factory=list)
+    ranks: Ranks | None = None
+    net: object = None  # the DDP-wrapped Objective under torchrun, else None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t_start
 
-    def out_of_budget(self) -> bool:
-        cfg = self.cfg
-        return bool((cfg.time_budget and self.elapsed() > cfg.time_budget * 60.0)
-                    or (cfg.token_budget and self.tokens >= cfg.token_budget))
+    def out_of_time(self) -> bool:
+        return bool(self.cfg.time_budget and self.elapsed() > self.cfg.time_budget * 60.0)
 
     def set_lr(self, lr: float):
         self.lr = lr
@@ -160,7 +168,8 @@ class _Run:
         rec = {"epoch": self.epoch + 1, "tokens": self.tokens, "seconds": round(self.elapsed(), 1), "lr": self.lr,
                "train_ppl": finite(math.exp(min(self.run_nll / max(self.run_n, 1), 700)))}
         if self.valid_ids is not None:
-            ppl = evaluate(model, self.valid_ids, self.vocab.eos, cfg.eval_batch, cfg.bptt)["perplexity"]
+            mean = self.ranks.perplexity_nll(model, self.valid_ids, self.vocab.eos, cfg.eval_batch, cfg.bptt)
+            ppl = math.exp(mean) if mean < 700 else math.inf
             rec["valid_ppl"] = finite(ppl)
             if not math.isfinite(ppl):
                 raise FirthError(f"training diverged (validation perplexity {ppl}); lower --lr "
@@ -168,7 +177,7 @@ class _Run:
             if ppl < self.best:
                 self.best, rec["best"] = ppl, True
                 self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                if self.paths["output"]:
+                if self.paths["output"] and self.ranks.writer:
                     save_lm(self.paths["output"], model, self.vocab, self.history + [rec],
                             inputs=[self.paths["train"], self.paths["valid"]])
             elif cfg.lr_decay > 1:
@@ -182,8 +191,11 @@ class _Run:
     def save_checkpoint(self):
         progress = {"epoch": self.epoch, "position": self.position, "lr": float(self.lr), "best": finite(self.best),
                     "seconds": self.elapsed(), "tokens": self.tokens, "since_valid": 0}
-        _save_checkpoint(self.paths["checkpoint"], self.model, self.vocab, self.optim, progress, self.state,
-                         self.history)
+        state = self.ranks.whole(self.state.detach(), 1, self.cfg.batch)  # collectives: every rank takes part
+        rngs = self.ranks.rng_states()
+        if self.ranks.writer:
+            _save_checkpoint(self.paths["checkpoint"], self.model, self.vocab, self.optim, progress, state,
+                             self.history, rngs)
 
     def run_epoch(self, chunks, valid_every: int) -> bool:
         """Train from ``position`` to the end of the epoch (or the budget); True when the budget stopped it."""
@@ -193,12 +205,14 @@ class _Run:
             t0 = chunks[ci]
             t1 = min(t0 + cfg.bptt, data.shape[0] - 1)
             y = data[t0 + 1 : t1 + 1]
-            lv, self.state = train_step(self.model, self.optim, self.params, cfg.clip, data[t0:t1], y, self.state)
-            if not math.isfinite(lv):
-                raise FirthError(f"training diverged (loss {lv} at epoch {self.epoch + 1}); lower --lr "
+            lv, self.state = self.ranks.call(train_step, self.model, self.optim, self.params, cfg.clip, data[t0:t1], y,
+                                             self.state, self.net)
+            # the whole batch's loss and tokens (every rank's, under torchrun), and the clock
+            nll, n, out_of_time = self.ranks.agree(lv * y.numel(), y.numel(), self.out_of_time())
+            if not math.isfinite(nll):
+                raise FirthError(f"training diverged (loss {nll / n} at epoch {self.epoch + 1}); lower --lr "
                                  f"(now {cfg.lr}) or --clip, or use --optimizer adam")
-            n = y.numel()
-            self.run_nll, self.run_n, self.tokens, self.since_valid = (self.run_nll + lv * n, self.run_n + n,
+            self.run_nll, self.run_n, self.tokens, self.since_valid = (self.run_nll + nll, self.run_n + n,
                                                                        self.tokens + n, self.since_valid + n)
             tok_rate += n
             self.position = ci + 1
@@ -210,7 +224,7 @@ class _Run:
                     self.bar.set_postfix(epoch=self.epoch + 1, ppl=f"{ppl:.1f}",
                                          tok_s=f"{tok_rate / max(now - t_rate, 1e-9):.0f}", lr=f"{self.lr:.3g}")
                     t_rate, tok_rate = now, 0
-            out_of_budget = self.out_of_budget()
+            out_of_budget = out_of_time or bool(cfg.token_budget and self.tokens >= cfg.token_budget)
             if self.since_valid >= valid_every or out_of_budget:
                 self.validate()
                 if self.paths["checkpoint"]:
@@ -223,10 +237,14 @@ class _Run:
 
 def _setup(cfg: LMConfig, paths: dict, vectors, max_vocab: int, say) -> _Run:
     """Build (or resume) the model, read the data, make the optimizer; the run at its start."""
+    ranks = Ranks()
+    ranks.check(cfg.batch)
+    if not ranks.writer:
+        say = _quiet
     torch.set_num_threads(cfg.workers)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the same on every rank: one initialisation
     checkpoint = paths["checkpoint"]
-    resumed = checkpoint and (Path(checkpoint) / "progress.json").is_file()
+    resumed = bool(checkpoint and (Path(checkpoint) / "progress.json").is_file())
     if resumed:
         model, vocab, history, extra, prog = _load_checkpoint(checkpoint, cfg)
         say(f"resuming from {checkpoint}: epoch {prog['epoch'] + 1}, {prog['tokens']} tokens trained")
@@ -237,31 +255,58 @@ def _setup(cfg: LMConfig, paths: dict, vectors, max_vocab: int, say) -> _Run:
         if vectors is not None:
             found = init_from_vectors(model, vocab, vectors)
             say(f"vectors: {found} of {len(vocab)} vocabulary words initialised from --vectors")
+    ranks.same_everywhere(prog["tokens"] if resumed else -1, "the resumed position (is --checkpoint on a disk every rank sees?)")
     train_ids, train_oov = read_ids(paths["train"], vocab)
-    data = train_streams(train_ids, cfg.batch, paths["train"])
+    data = ranks.streams(train_streams(train_ids, cfg.batch, paths["train"]), 1)
     valid_ids = read_ids(paths["valid"], vocab)[0] if paths["valid"] else None
     say(f"vocabulary {len(vocab)}; training tokens {train_ids.numel()} ({train_oov} out of vocabulary); "
-        f"parameters {sum(p.numel() for p in model.parameters())}")
+        f"parameters {sum(p.numel() for p in model.parameters())}" + (f"; {ranks.size} ranks" if ranks.size > 1 else ""))
     params = [p for p in model.parameters()]
     optim = _optimizer(cfg, params)
-    run = _Run(cfg, model, vocab, history, data, valid_ids, optim, state=model.init_state(cfg.batch), paths=paths,
-               lr=cfg.lr, say=say, params=params)
+    run = _Run(cfg, model, vocab, history, data, valid_ids, optim, state=model.init_state(cfg.batch // ranks.size),
+               paths=paths, lr=cfg.lr, say=say, params=params, ranks=ranks,
+               net=ranks.wrap(Objective(model)) if ranks.size > 1 else None)
+    ranks.seed_dropout(cfg.seed)
     if resumed:
-        optim.load_state_dict(extra["optimizer"])
-        run.state = extra["state"]
-        for k in ("epoch", "position", "lr", "tokens", "since_valid"):
-            setattr(run, k, prog[k])
-        run.best = math.inf if prog["best"] is None else prog["best"]
-        run.seconds0 = prog["seconds"]
-        output = paths["output"]
-        if output and (Path(output) / "weights.pt").is_file():
-            run.best_state = read_model_files(output)[0].state_dict()
-        else:
-            run.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        _resume(run, extra, prog)
     run.set_lr(run.lr)
-    if resumed:  # last: building models above draws random numbers
-        torch.set_rng_state(extra["torch_rng"])
     return run
+
+
+def _quiet(msg):
+    pass
+
+
+def _resume(run: _Run, extra: dict, prog: dict) -> None:
+    """Put a checkpoint's optimizer, carried state, position and random-number state into ``run``."""
+    cfg, ranks, model = run.cfg, run.ranks, run.model
+    run.optim.load_state_dict(extra["optimizer"])
+    state = extra.get("state")
+    want = (cfg.layers, cfg.batch, model.rnn.state_size)
+    if not isinstance(state, torch.Tensor) or tuple(state.shape) != want:
+        raise FirthError(f"{run.paths['checkpoint']}/state.pt: the carried state is not {want}; "
+                         "the checkpoint is damaged, remove it to start afresh")
+    run.state = ranks.streams(state, 1)
+    for k in ("epoch", "position", "lr", "tokens", "since_valid"):
+        setattr(run, k, prog[k])
+    run.best = math.inf if prog["best"] is None else prog["best"]
+    run.seconds0 = prog["seconds"]
+    output = run.paths["output"]
+    if output and (Path(output) / "weights.pt").is_file():
+        run.best_state = read_model_files(output)[0].state_dict()
+    else:
+        run.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    # last: building models above draws random numbers. Each rank continues its own dropout
+    # stream when the checkpoint was written by as many ranks; otherwise rank 0 continues the
+    # writer's rank 0 and the others start theirs afresh (said in the log).
+    rngs = extra.get("rank_rngs")
+    if isinstance(rngs, torch.Tensor) and rngs.dim() == 2 and rngs.shape[0] == ranks.size:
+        torch.set_rng_state(rngs[ranks.rank].clone())
+        return
+    if ranks.rank == 0:
+        torch.set_rng_state(extra["torch_rng"])
+    if ranks.size > 1:
+        run.say(f"the checkpoint was written by another number of processes: ranks 1-{ranks.size - 1} draw dropout afresh")
 
 
 def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None, checkpoint=None,
@@ -277,7 +322,7 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
     chunks = list(range(0, run.data.shape[0] - 1, cfg.bptt))
     valid_every = cfg.valid_every or (run.data.shape[0] - 1) * cfg.batch
     run.t_start = time.perf_counter() - run.seconds0
-    if progress:
+    if progress and run.ranks.writer:
         from firth.progress import progress as bar
 
         run.bar = bar(total=cfg.epochs * len(chunks), initial=run.epoch * len(chunks) + run.position, unit="chunk",
@@ -287,15 +332,17 @@ def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None,
         if run.run_epoch(chunks, valid_every):
             break
         run.epoch, run.position = run.epoch + 1, 0
-        run.state = run.model.init_state(cfg.batch)  # a new pass starts each stream afresh
+        run.state = run.model.init_state(cfg.batch // run.ranks.size)  # a new pass starts each stream afresh
     if run.bar is not None:
         run.bar.close()
-    if run.run_n:
+    if run.run_n:  # tokens since the last validation: validate, and checkpoint the finished job
         run.validate()
+        if checkpoint:
+            run.save_checkpoint()
     model = run.model
     if run.best_state is not None:
         model.load_state_dict(run.best_state)
-    elif output:  # no validation text: the last weights are the model
+    elif output and run.ranks.writer:  # no validation text: the last weights are the model
         save_lm(output, model, run.vocab, run.history, inputs=[train_path])
     model.eval()
     return model, run.vocab, run.history
