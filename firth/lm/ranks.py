@@ -77,8 +77,9 @@ class Ranks:
 
     def check(self, batch: int) -> None:
         if batch % self.size:
+            fit = batch - batch % self.size or self.size
             raise FirthError(f"--batch {batch}: under torchrun it must be a multiple of the {self.size} ranks "
-                             f"(each trains --batch/{self.size} streams); pass e.g. --batch {batch - batch % self.size or self.size}")
+                             f"(each trains --batch/{self.size} streams); pass e.g. --batch {fit}")
 
     def same_everywhere(self, value: int, what: str) -> None:
         """Refuse, on every rank, a job whose ranks disagree on ``value`` (a collective)."""

@@ -96,6 +96,9 @@ def _load_checkpoint(path, cfg: LMConfig):
         progress = json.loads((path / "progress.json").read_text(encoding="utf-8"))
     except Exception as e:
         raise FirthError(f"{path}: cannot read the checkpoint ({type(e).__name__}); remove it to start afresh") from None
+    if not isinstance(extra, dict) or not {"optimizer", "torch_rng", "state"} <= set(extra):
+        raise FirthError(f"{path}/state.pt: damaged checkpoint (optimizer, random-number or carried state missing); "
+                         "remove it to start afresh")
     if not isinstance(progress, dict) or any(not isinstance(progress.get(k), t) for k, t in PROGRESS.items()):
         raise FirthError(f"{path}/progress.json: damaged checkpoint; remove it to start afresh")
     return model, vocab, meta.get("history", []), extra, progress
@@ -255,12 +258,14 @@ def _setup(cfg: LMConfig, paths: dict, vectors, max_vocab: int, say) -> _Run:
         if vectors is not None:
             found = init_from_vectors(model, vocab, vectors)
             say(f"vectors: {found} of {len(vocab)} vocabulary words initialised from --vectors")
-    ranks.same_everywhere(prog["tokens"] if resumed else -1, "the resumed position (is --checkpoint on a disk every rank sees?)")
+    ranks.same_everywhere(prog["tokens"] if resumed else -1,
+                          "the resumed position (is --checkpoint on a disk every rank sees?)")
     train_ids, train_oov = read_ids(paths["train"], vocab)
     data = ranks.streams(train_streams(train_ids, cfg.batch, paths["train"]), 1)
     valid_ids = read_ids(paths["valid"], vocab)[0] if paths["valid"] else None
     say(f"vocabulary {len(vocab)}; training tokens {train_ids.numel()} ({train_oov} out of vocabulary); "
-        f"parameters {sum(p.numel() for p in model.parameters())}" + (f"; {ranks.size} ranks" if ranks.size > 1 else ""))
+        f"parameters {sum(p.numel() for p in model.parameters())}"
+        + (f"; {ranks.size} ranks" if ranks.size > 1 else ""))
     params = [p for p in model.parameters()]
     optim = _optimizer(cfg, params)
     run = _Run(cfg, model, vocab, history, data, valid_ids, optim, state=model.init_state(cfg.batch // ranks.size),
@@ -301,12 +306,21 @@ def _resume(run: _Run, extra: dict, prog: dict) -> None:
     # writer's rank 0 and the others start theirs afresh (said in the log).
     rngs = extra.get("rank_rngs")
     if isinstance(rngs, torch.Tensor) and rngs.dim() == 2 and rngs.shape[0] == ranks.size:
-        torch.set_rng_state(rngs[ranks.rank].clone())
+        _set_rng(rngs[ranks.rank].clone(), run.paths["checkpoint"])
         return
     if ranks.rank == 0:
-        torch.set_rng_state(extra["torch_rng"])
+        _set_rng(extra["torch_rng"], run.paths["checkpoint"])
     if ranks.size > 1:
-        run.say(f"the checkpoint was written by another number of processes: ranks 1-{ranks.size - 1} draw dropout afresh")
+        run.say(f"the checkpoint was written by another number of processes: ranks 1-{ranks.size - 1} "
+                "draw dropout afresh")
+
+
+def _set_rng(state, checkpoint) -> None:
+    try:
+        torch.set_rng_state(state)
+    except (TypeError, RuntimeError):
+        raise FirthError(f"{checkpoint}/state.pt: damaged random-number state; remove the checkpoint to start "
+                         "afresh") from None
 
 
 def train(cfg: LMConfig, train_path, valid_path=None, output=None, vectors=None, checkpoint=None,

@@ -160,6 +160,22 @@ def test_checkpoint_resume_is_bit_identical(grammar, tmp_path):
               progress=False)
 
 
+def test_a_damaged_checkpoint_state_is_refused_in_one_line(grammar, tmp_path):
+    cfg = LMConfig(epochs=1, **FAST)
+    ck = tmp_path / "ck"
+    train(cfg, grammar / "train.txt", grammar / "valid.txt", checkpoint=ck, progress=False)
+    good = torch.load(ck / "state.pt", weights_only=True)
+    assert good["rank_rngs"].shape[0] == 1 and torch.equal(good["rank_rngs"][0], good["torch_rng"])
+    damages = {"missing": ({k: v for k, v in good.items() if k != "torch_rng"}, "random-number or carried state missing"),
+               "rng": ({**good, "torch_rng": torch.zeros(7, dtype=torch.uint8), "rank_rngs": None},
+                       "damaged random-number state"),
+               "state": ({**good, "state": torch.zeros(1, 2, 3)}, "the carried state is not")}
+    for name, (extra, msg) in damages.items():
+        torch.save(extra, ck / "state.pt")
+        with pytest.raises(FirthError, match=msg):
+            train(cfg.replace(epochs=2), grammar / "train.txt", grammar / "valid.txt", checkpoint=ck, progress=False)
+
+
 def test_cli_train_eval_generate_embeddings(grammar, tmp_path, capsys):
     m = tmp_path / "m"
     rc = main(["lm", "train", str(grammar / "train.txt"), "--valid", str(grammar / "valid.txt"), "-o", str(m),
