@@ -51,6 +51,9 @@ class Objective(nn.Module):
         self.model = model
         # An adaptive softmax's tail clusters get no gradient in a chunk without their words;
         # under DDP every parameter must get one on every rank, so they get a zero (see loss).
+        # With SGD a zero moves nothing, as no gradient does; Adam, which skips a parameter
+        # without a gradient, still applies its momentum to a zero: the one way P ranks and
+        # one process differ beyond rounding (when no rank's chunk holds a cluster's words).
         self.adaptive = isinstance(model.decoder, nn.AdaptiveLogSoftmaxWithLoss)
 
     def forward(self, x, state, y):
@@ -137,10 +140,11 @@ class Ranks:
         """Mean −log-likelihood per token of ``ids``, the parts of the text split between the
         ranks (:func:`firth.lm.evaluate.evaluate` in one process)."""
         inputs, targets, lengths = eval_streams(ids, eval_batch, eos)
-        mine = torch.arange(self.rank, inputs.shape[1], self.size)
+        if self.size == 1:
+            return sequence_nll(model, inputs, targets, lengths, bptt) / int(ids.numel())
+        mine = torch.arange(self.rank, inputs.shape[1], self.size)  # still longest first, as sequence_nll needs
         total = sequence_nll(model, inputs[:, mine], targets[:, mine], lengths[mine], bptt) if len(mine) else 0.0
-        if self.size > 1:
-            total = float(self.group.reduce_(torch.tensor([total], dtype=torch.float64))[0])
+        total = float(self.group.reduce_(torch.tensor([total], dtype=torch.float64))[0])
         return total / int(ids.numel())
 
 
